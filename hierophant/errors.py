@@ -1,0 +1,33 @@
+"""An RPC refusal carrying its gRPC status code and a message that names the problem."""
+from __future__ import annotations
+
+import grpc
+
+
+class RpcError(Exception):
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def invalid(message: str) -> RpcError:
+    return RpcError(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+
+def not_found(message: str) -> RpcError:
+    return RpcError(grpc.StatusCode.NOT_FOUND, message)
+
+
+def precondition(message: str) -> RpcError:
+    return RpcError(grpc.StatusCode.FAILED_PRECONDITION, message)
+
+
+def unavailable(message: str) -> RpcError:
+    # The SDK retries UNAVAILABLE (sdk-network-contract.md §6.3).
+    return RpcError(grpc.StatusCode.UNAVAILABLE, message)
+
+
+def aborted(message: str) -> RpcError:
+    # ABORTED makes the SDK re-fetch its nonce and re-sign (§3.3).
+    return RpcError(grpc.StatusCode.ABORTED, message)

@@ -1,0 +1,124 @@
+"""Records the coordinator keeps: programs, artifacts and proof requests.
+
+These objects live on the reactor (their owning services mutate them); the SQLite store
+persists them. Status numbers are the proto enums (sdk-network-contract.md §2.8).
+"""
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+
+class Fulfillment(IntEnum):
+    UNSPECIFIED = 0
+    REQUESTED = 1
+    ASSIGNED = 2
+    FULFILLED = 3
+    UNFULFILLABLE = 4
+
+
+class Execution(IntEnum):
+    UNSPECIFIED = 0
+    UNEXECUTED = 1
+    EXECUTED = 2
+    UNEXECUTABLE = 3
+
+
+class ArtifactKind(IntEnum):
+    """proto ArtifactType numbering (§2.1)."""
+    UNSPECIFIED = 0
+    PROGRAM = 1
+    STDIN = 2
+    PROOF = 3
+    TRANSACTION = 4
+    STATE = 5
+    EXPORT = 6
+    PRIVATE_STDIN = 7
+
+
+TERMINAL = frozenset({Fulfillment.FULFILLED, Fulfillment.UNFULFILLABLE})
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def new_token() -> str:
+    """An unguessable URL token (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+@dataclass
+class Program:
+    vk_hash: bytes
+    vk: bytes
+    program_uri: str          # the artifact_uri the client registered
+    artifact_id: str
+    owner: bytes
+    created_at: int
+    last_used: int
+
+
+@dataclass
+class Artifact:
+    id: str
+    kind: ArtifactKind
+    owner: bytes
+    created_at: int
+    upload_token: str | None = None     # None for artifacts nobody may upload (proofs)
+    download_token: str | None = None   # set only for proofs (the public proof_uri)
+    complete: bool = False
+    size: int = 0                       # stored (decoded) bytes
+    wire_sha256: bytes = b""            # of the bytes as uploaded, for idempotent re-PUT
+    completed_at: int | None = None
+
+    @property
+    def uri(self) -> str:
+        return self.id
+
+
+@dataclass
+class ProofRequest:
+    request_id: bytes
+    requester: bytes
+    vk_hash: bytes
+    version: str
+    circuit_version: str
+    mode: int
+    strategy: int
+    stdin_uri: str
+    stdin_artifact: str
+    program_artifact: str
+    program_uri: str
+    deadline: int
+    cycle_limit: int
+    gas_limit: int
+    min_auction_period: int
+    whitelist: list[bytes]
+    stdin_private: bool
+    nonce: int
+    tx_hash: bytes
+    created_at: int
+    updated_at: int
+    fulfillment: Fulfillment = Fulfillment.REQUESTED
+    execution: Execution = Execution.UNEXECUTED
+    fulfilled_at: int | None = None
+    proof_artifact: str | None = None
+    cycles: int | None = None
+    public_values_hash: bytes | None = None
+    execute_fail_cause: int = 0
+    failure: str = ""
+    attempts: int = 0
+    infra_retries: int = 0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def terminal(self) -> bool:
+        return self.fulfillment in TERMINAL
+
+    @property
+    def idempotency_key(self) -> tuple:
+        # DESIGN.md "Artifacts": same requester, vk_hash, stdin_uri and mode.
+        return (self.requester, self.vk_hash, self.stdin_uri, self.mode)

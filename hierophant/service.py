@@ -1,0 +1,141 @@
+"""Builds the hierophant: a twistd MultiService of reactor-owned parts (DESIGN.md "Runtime shape").
+
+Start-up reads the whole store before the reactor runs (so the first answer is already
+complete), then starts the database thread, the gRPC server and the web site in that order;
+stopping runs in reverse, so in-flight RPCs drain before the database closes.
+"""
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from pathlib import Path
+
+from twisted.application import service
+from twisted.application.internet import SSLServer, TCPServer
+from twisted.internet import ssl
+
+from hierophant.artifacts import ArtifactFiles, ArtifactIndex
+from hierophant.auth import Auth
+from hierophant.config import HierophantConfig
+from hierophant.db import Database
+from hierophant.grpc_server import Bridge, GrpcService
+from hierophant.network_api import NetworkApi
+from hierophant.programs import Nonces, Programs
+from hierophant.requests import RequestBook
+from hierophant.retention import Retention, retention_service
+from hierophant.uploads import Uploads
+from hierophant.web.site import build_site
+from network_lib.config import ConfigError
+from network_lib.logs import route_stdlib_logging
+
+log = logging.getLogger("hierophant")
+
+
+class DatabaseService(service.Service):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def startService(self) -> None:
+        self.db.start()
+        super().startService()
+
+    def stopService(self):
+        super().stopService()
+        self.db.stop()
+
+
+class Hierophant(service.MultiService):
+    """The coordinator; its parts are attributes so tests and later features can reach them."""
+
+    def __init__(self, cfg: HierophantConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.serving = False
+        data = Path(cfg.data_dir)
+        data.mkdir(parents=True, exist_ok=True)
+        self._lock = _lock_data_dir(data)
+        self.db = Database(data / "hierophant.sqlite3")
+        snap = self.db.load()
+        files = ArtifactFiles(data / "artifacts")
+        dropped = files.clear_temp()
+        self.artifacts = ArtifactIndex(self.db, files, snap.artifacts)
+        self.programs = Programs(self.db, snap.programs)
+        self.nonces = Nonces(snap.nonces)
+        self.requests = RequestBook(self.db, snap.requests, self.proof_uri, cfg.scheduler.deadline_grace_secs)
+        self.auth = Auth(cfg.auth.mode, cfg.auth.allowlist)
+        self.api = NetworkApi(self.artifacts, self.programs, self.nonces, self.requests,
+                              self.upload_url, self.auth.checks_nonces)
+        self.uploads = Uploads(self.artifacts, cfg.limits.max_artifact_bytes, cfg.limits.max_decompressed_bytes)
+        self.retention = Retention(self.requests, self.artifacts, self.programs,
+                                   cfg.retention.proof_days, cfg.retention.input_days)
+        log.info("loaded %s: %d programs, %d artifacts, %d requests (%d live)%s", data,
+                 len(snap.programs), len(snap.artifacts), len(snap.requests),
+                 len(self.requests.live()), f"; dropped {dropped} partial uploads" if dropped else "")
+        self._build_children()
+
+    def _build_children(self) -> None:
+        from twisted.internet import reactor
+        cfg = self.cfg
+        DatabaseService(self.db).setServiceParent(self)
+        bridge = Bridge(self.api, self.auth, self.requests, reactor)
+        GrpcService(bridge, cfg.bind_address, cfg.grpc_port, cfg.grpc_threads, _tls_pair(cfg)).setServiceParent(self)
+        site = build_site(self.uploads, self.artifacts, lambda: self.serving)
+        self.web = _web_server(cfg, site)
+        self.web.setServiceParent(self)
+        retention_service(self.retention, cfg.retention.sweep_interval_secs).setServiceParent(self)
+
+    def upload_url(self, token: str) -> str:
+        return f"{self.cfg.public_base}/upload/{token}"
+
+    def proof_uri(self, artifact_id: str) -> str | None:
+        artifact = self.artifacts.get(artifact_id)
+        if artifact is None or not artifact.download_token:
+            return None
+        return f"{self.cfg.public_base}/proofs/{artifact.download_token}"
+
+    def startService(self) -> None:
+        super().startService()
+        self.serving = True
+        cfg = self.cfg
+        log.info("hierophant serving: gRPC %s:%d, HTTP %s:%d, public_url %s, auth %s",
+                 cfg.bind_address, cfg.grpc_port, cfg.bind_address, cfg.http_port, cfg.public_url, cfg.auth.mode)
+
+    def stopService(self):
+        self.serving = False
+        self.requests.stop()
+        return super().stopService()
+
+
+def _lock_data_dir(data: Path):
+    f = open(data / "lock", "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        raise ConfigError(f"data_dir {data} is in use by another hierophant (pid {f.read().strip() or '?'})") from None
+    f.seek(0)
+    f.truncate()
+    f.write(str(os.getpid()))
+    f.flush()
+    return f
+
+
+def _tls_pair(cfg: HierophantConfig) -> tuple[bytes, bytes] | None:
+    if not cfg.tls.cert:
+        return None
+    return Path(cfg.tls.key).read_bytes(), Path(cfg.tls.cert).read_bytes()
+
+
+def _web_server(cfg: HierophantConfig, site):
+    if cfg.tls.cert:
+        from OpenSSL import crypto  # noqa: F401  (pyOpenSSL via twisted[tls])
+        pem = Path(cfg.tls.key).read_bytes() + b"\n" + Path(cfg.tls.cert).read_bytes()
+        options = ssl.PrivateCertificate.loadPEM(pem).options()
+        return SSLServer(cfg.http_port, site, options, interface=cfg.bind_address)
+    return TCPServer(cfg.http_port, site, interface=cfg.bind_address)
+
+
+def make_service(cfg: HierophantConfig) -> Hierophant:
+    route_stdlib_logging(cfg.log_level)
+    return Hierophant(cfg)

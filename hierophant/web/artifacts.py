@@ -1,0 +1,75 @@
+"""HTTP resources for artifacts: presigned uploads and public proof downloads (§4)."""
+from __future__ import annotations
+
+from twisted.python import log as tlog
+from twisted.web import resource, server
+
+from hierophant.artifacts import ArtifactIndex
+from hierophant.uploads import Outcome, Uploads
+from hierophant.web.files import serve_file
+from hierophant.web.request import HierophantRequest
+from hierophant.web.util import text
+
+
+class UploadTarget(resource.Resource):
+    """PUT (or POST) /upload/<token>: the SDK's presigned upload URL (§4.2)."""
+    isLeaf = True
+
+    def __init__(self, uploads: Uploads) -> None:
+        super().__init__()
+        self.uploads = uploads
+
+    def render_PUT(self, request: HierophantRequest):
+        token = request.upload_token
+        if token is None:  # routed here without a spool: cannot happen via gotLength
+            return text(request, 404, "unknown upload URL")
+        d = self.uploads.complete(token, request.content)
+        d.addCallback(lambda o: _answer(request, o))
+        d.addErrback(lambda f: (tlog.err(f, "upload failed"), _answer(request, Outcome(500, "internal error storing the upload"))))
+        return server.NOT_DONE_YET
+
+    render_POST = render_PUT
+
+    def render_GET(self, request):
+        return text(request, 405, "upload URLs accept PUT only")
+
+
+def _answer(request: server.Request, outcome: Outcome) -> None:
+    if request._disconnected:
+        return
+    request.setResponseCode(outcome.code)
+    request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+    request.write((outcome.message + "\n").encode())
+    request.finish()
+
+
+class UploadRoot(resource.Resource):
+    def __init__(self, uploads: Uploads) -> None:
+        super().__init__()
+        self.target = UploadTarget(uploads)
+
+    def getChild(self, path, request):
+        return self.target
+
+
+class ProofDownload(resource.Resource):
+    """GET /proofs/<token>: the unguessable proof_uri; raw bincode(ProofFromNetwork) (§4.4)."""
+    isLeaf = True
+
+    def __init__(self, index: ArtifactIndex) -> None:
+        super().__init__()
+        self.index = index
+
+    def render_GET(self, request):
+        token = request.postpath[0].decode("ascii", "replace") if request.postpath else ""
+        artifact = self.index.by_download_token(token) if len(request.postpath) == 1 else None
+        if artifact is None or not artifact.complete:
+            return text(request, 404, "no proof at this URL")
+        return serve_file(request, self.index.path(artifact))
+
+    render_HEAD = render_GET
+
+    def render_PUT(self, request):
+        return text(request, 405, "proofs cannot be uploaded")
+
+    render_POST = render_PUT
