@@ -31,3 +31,7 @@ def unavailable(message: str) -> RpcError:
 def aborted(message: str) -> RpcError:
     # ABORTED makes the SDK re-fetch its nonce and re-sign (§3.3).
     return RpcError(grpc.StatusCode.ABORTED, message)
+
+
+def denied(message: str) -> RpcError:
+    return RpcError(grpc.StatusCode.PERMISSION_DENIED, message)

@@ -27,6 +27,7 @@ U256_MAX = str((1 << 256) - 1)
 UPLOADABLE = {ArtifactKind.PROGRAM, ArtifactKind.STDIN, ArtifactKind.PRIVATE_STDIN}
 STDIN_KINDS = {ArtifactKind.STDIN, ArtifactKind.PRIVATE_STDIN}
 MAX_PAGE = 100
+MAX_VK_BYTES = 1 << 20   # GetProgram returns the vk, and responses must stay under 4 MiB (§9 item 19)
 
 
 def _need32(value: bytes, what: str) -> bytes:
@@ -79,6 +80,8 @@ class NetworkApi:
     @defer.inlineCallbacks
     def create_program(self, requester: bytes, body: pb.CreateProgramRequestBody, body_bytes: bytes):
         vk_hash = _need32(body.vk_hash, "vk_hash")
+        if len(body.vk) > MAX_VK_BYTES:
+            raise errors.invalid(f"vk of {len(body.vk)} bytes is over the {MAX_VK_BYTES}-byte limit")
         nonces = self._accept_nonce(requester, body.nonce)
         tx_hash = keccak256(body_bytes)
         existing = self.programs.get(vk_hash)
@@ -92,6 +95,7 @@ class NetworkApi:
                                       "from CreateArtifact")
         if not artifact.complete:
             raise errors.precondition(f"program artifact {artifact.id} has not been uploaded")
+        _check_owner(artifact, requester)
         t = now()
         program = Program(vk_hash=vk_hash, vk=body.vk, program_uri=body.program_uri,
                           artifact_id=artifact.id, owner=requester, created_at=t, last_used=t)
@@ -155,6 +159,7 @@ class NetworkApi:
             raise errors.precondition(f"stdin_uri {body.stdin_uri!r} is not a STDIN artifact from CreateArtifact")
         if not stdin.complete:
             raise errors.precondition(f"stdin artifact {stdin.id} has not been uploaded")
+        _check_owner(stdin, requester)
         t = now()
         return ProofRequest(
             request_id=secrets.token_bytes(32), requester=requester, vk_hash=vk_hash,
@@ -201,6 +206,13 @@ class NetworkApi:
     def _commit_nonce(self, nonces: dict[bytes, int]) -> None:
         for address, n in nonces.items():
             self.nonces.commit(address, n)
+
+
+def _check_owner(artifact, requester: bytes) -> None:
+    """With signatures on, an upload can only be used by the key that created it."""
+    if requester and artifact.owner and artifact.owner != requester:
+        raise errors.denied(f"artifact {artifact.id} was created by {address_hex(artifact.owner)}, "
+                            f"not by the signer {address_hex(requester)}")
 
 
 def _who(requester: bytes) -> str:

@@ -82,6 +82,14 @@ class RequestBook:
                 fn(r)
         return r
 
+    # -- the scheduler's interface: queued -> assigned -> fulfilled / failed ------------------
+    def mark_assigned(self, r: ProofRequest) -> defer.Deferred:
+        return self.update(r, fulfillment=Fulfillment.ASSIGNED)
+
+    def mark_queued(self, r: ProofRequest) -> defer.Deferred:
+        """Back to the queue under the same request id (a worker vanished)."""
+        return self.update(r, fulfillment=Fulfillment.REQUESTED)
+
     def fulfill(self, r: ProofRequest, proof_artifact: str) -> defer.Deferred:
         # Never FULFILLED with UNEXECUTABLE (§9 item 14).
         return self.update(r, fulfillment=Fulfillment.FULFILLED, execution=Execution.EXECUTED,

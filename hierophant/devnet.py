@@ -1,0 +1,71 @@
+"""`hierophant-devnet`: a whole local network in one command.
+
+Starts `twistd -n hierophant -c etc/hierophant.toml` (and, once contemplants exist, a mock
+contemplant) as child processes, prints how to point sp1-sdk at it, and stops everything on
+Ctrl-C. Run it from the repository root (or pass --config).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from hierophant.config import load_config
+
+
+def _twistd() -> list[str]:
+    exe = Path(sys.executable).with_name("twistd")
+    return [str(exe)] if exe.exists() else [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--config", default="etc/hierophant.toml", help="hierophant config (default: %(default)s)")
+    args = ap.parse_args(argv)
+    cfg = load_config(args.config)
+    procs = [subprocess.Popen([*_twistd(), "-n", "--pidfile=", "hierophant", "-c", args.config])]
+    try:
+        health = f"http://127.0.0.1:{cfg.http_port}/healthz"
+        if not _wait_healthy(health, procs[0]):
+            print("hierophant did not become healthy; see its log above", file=sys.stderr)
+            return 1
+        print(f"\nLocal SP1 prover network ready.\n"
+              f"  NETWORK_RPC_URL=http://127.0.0.1:{cfg.grpc_port}   (sp1-sdk 5.0.x: .network().rpc_url(..); "
+              f"6.x: .network_for(NetworkMode::Reserved).rpc_url(..))\n"
+              f"  hierophant-client --rpc-url http://127.0.0.1:{cfg.grpc_port} --help\n"
+              f"Ctrl-C stops it.\n", flush=True)
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""Real `twistd` processes on loopback ports, as a user runs them."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+WORKER_TOKEN = "test-worker-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def twistd_command() -> list[str]:
+    exe = Path(sys.executable).with_name("twistd")
+    if exe.exists():
+        return [str(exe)]
+    return [sys.executable, "-c", "import sys; from twisted.scripts.twistd import run; sys.exit(run())"]
+
+
+def toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_toml(path: Path, values: dict) -> None:
+    top = {k: v for k, v in values.items() if not isinstance(v, dict)}
+    lines = [f"{k} = {toml_value(v)}" for k, v in top.items()]
+    for table, items in values.items():
+        if isinstance(items, dict):
+            lines.append(f"\n[{table}]")
+            lines += [f"{k} = {toml_value(v)}" for k, v in items.items()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+class Hierophant:
+    """One hierophant under test. `cfg` holds the TOML values; restart keeps data_dir."""
+
+    def __init__(self, workdir: Path, scheme: str = "http", **overrides) -> None:
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.grpc_port = free_port()
+        self.http_port = free_port()
+        self.cfg = {
+            "grpc_port": self.grpc_port, "http_port": self.http_port,
+            "public_url": f"{scheme}://127.0.0.1:{self.http_port}",
+            "data_dir": str(workdir / "data"), "worker_token": WORKER_TOKEN,
+            "log_level": "debug",
+        }
+        for k, v in overrides.items():
+            if isinstance(v, dict):
+                self.cfg.setdefault(k, {}).update(v)
+            else:
+                self.cfg[k] = v
+        self.scheme = scheme
+        self.config_path = workdir / "hierophant.toml"
+        self.log_path = workdir / "hierophant.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def rpc_url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.grpc_port}"
+
+    @property
+    def grpc_target(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    @property
+    def http_url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.http_port}"
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.cfg["data_dir"])
+
+    def start(self, timeout: float = 30.0, env: dict | None = None) -> "Hierophant":
+        write_toml(self.config_path, self.cfg)
+        environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [*twistd_command(), "-n", "--pidfile=", "hierophant", "-c", str(self.config_path)],
+            cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, env=environment)
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float) -> None:
+        """Wait until /healthz answers 200 (the process is serving), or fail with its log."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"hierophant exited with {self.proc.returncode}:\n{self.log()}")
+            if self.healthz() == 200:
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"hierophant not ready after {timeout}s:\n{self.log()}")
+
+    def healthz(self) -> int | None:
+        try:
+            ctx = None
+            if self.scheme == "https":
+                import ssl
+                ctx = ssl._create_unverified_context()
+            with urllib.request.urlopen(f"{self.http_url}/healthz", timeout=2, context=ctx) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+        except OSError:
+            return None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill9(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self, timeout: float = 20.0) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill9()
+            raise
+
+    def restart(self) -> "Hierophant":
+        if self.proc is not None and self.proc.poll() is None:
+            self.stop()
+        return self.start()
+
+
+def run_twistd_expecting_failure(workdir: Path, values: dict, timeout: float = 30.0) -> tuple[int, str]:
+    """Start a hierophant with `values` as its whole config; return (exit code, output)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    cfg = workdir / "bad.toml"
+    write_toml(cfg, values)
+    proc = subprocess.run([*twistd_command(), "-n", "--pidfile=", "hierophant", "-c", str(cfg)],
+                          cwd=workdir, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    return proc.returncode, proc.stdout + proc.stderr
