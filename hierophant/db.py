@@ -1,22 +1,26 @@
 """SQLite (WAL) persistence of the coordinator's records, on one dedicated thread.
 
-The reactor owns the live records; this store only persists them. Every call runs on a
-single-thread pool (SQLite connections are not shared across threads) and returns a
-Deferred, so the reactor never waits on disk. `write` commits a batch atomically with
-synchronous=FULL: once it fires, the records survive `kill -9` and power loss.
+The reactor owns the live records; this store only persists them. Writes go to one writer
+thread (SQLite connections are not shared across threads) and return a Deferred, so the
+reactor never waits on disk. Each `write` is atomic and committed with synchronous=FULL:
+once its Deferred fires, the records survive `kill -9` and power loss. Writes queued
+together share one commit (group commit), which keeps a busy scheduler off the fsync wall.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import queue
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from twisted.internet import defer, threads
-from twisted.python.threadpool import ThreadPool
+from twisted.internet import defer
+from twisted.python.failure import Failure
 
-from hierophant.model import Artifact, ArtifactKind, Execution, Fulfillment, Program, ProofRequest
+from hierophant.model import (Artifact, ArtifactKind, DeadWorker, Execution, Fulfillment, Program, ProofRecord,
+                              ProofRequest)
 
 SCHEMA_VERSION = 1
 U64 = 1 << 64
@@ -53,6 +57,8 @@ _TABLES: dict[str, tuple[type, str, dict[str, tuple[Callable, Callable]]]] = {
         "extra": (json.dumps, json.loads),
         "fulfillment": (int, Fulfillment), "execution": (int, Execution),
     }),
+    "proof_history": (ProofRecord, "id", {}),
+    "dead_workers": (DeadWorker, "worker_id", {}),
 }
 _RECORD_TABLE = {cls: name for name, (cls, _, _) in _TABLES.items()}
 
@@ -95,6 +101,8 @@ class Snapshot:
     artifacts: list[Artifact]
     requests: list[ProofRequest]
     nonces: dict[bytes, int]
+    history: list[ProofRecord]
+    dead_workers: list[DeadWorker]
 
 
 class Database:
@@ -107,7 +115,8 @@ class Database:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
         self._migrate()
-        self._pool = ThreadPool(minthreads=1, maxthreads=1, name="sqlite")
+        self._queue: queue.Queue = queue.Queue()
+        self._thread: threading.Thread | None = None
 
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -116,6 +125,12 @@ class Database:
                                f"hierophant understands ({SCHEMA_VERSION}); upgrade the software")
         for stmt in _create_sql():
             self._conn.execute(stmt)
+        # Records gain fields over time: add their columns to an older database.
+        for table, (cls, _, _) in _TABLES.items():
+            have = {r["name"] for r in self._conn.execute(f"PRAGMA table_info({table})")}
+            for col in _columns(cls):
+                if col not in have:
+                    self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {col}")
         self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def load(self) -> Snapshot:
@@ -128,44 +143,95 @@ class Database:
             artifacts=[_from_row("artifacts", r) for r in rows["artifacts"]],
             requests=[_from_row("requests", r) for r in rows["requests"]],
             nonces=nonces,
+            history=[_from_row("proof_history", r) for r in rows["proof_history"]],
+            dead_workers=[_from_row("dead_workers", r) for r in rows["dead_workers"]],
         )
 
     def start(self) -> None:
-        self._pool.start()
+        self._thread = threading.Thread(target=self._loop, name="sqlite", daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
-        self._pool.stop()
+        """Finish queued writes, then close."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
         self._conn.close()
 
     def write(self, put: Iterable[Any] = (), delete: Iterable[Any] = (),
               nonces: dict[bytes, int] | None = None) -> defer.Deferred:
-        """Upsert records in `put`, delete those in `delete`, set nonces; one transaction."""
-        put, delete = list(put), list(delete)
-        return threads.deferToThreadPool(_reactor(), self._pool, self._write, put, delete, nonces or {})
+        """Upsert records in `put`, delete those in `delete`, set nonces; one transaction.
 
-    def _write(self, put: list, delete: list, nonces: dict[bytes, int]) -> None:
+        Rows are taken now, on the caller's (reactor) thread, so later changes to the live
+        records cannot tear them. Concurrent writes are committed together (one fsync).
+        """
+        ops = [_upsert(r) for r in put] + [_delete(r) for r in delete]
+        ops += [("INSERT OR REPLACE INTO nonces (address, last) VALUES (?, ?)", (a, u64_to_sql(n)))
+                for a, n in (nonces or {}).items()]
+        d: defer.Deferred = defer.Deferred()
+        self._queue.put((ops, d))
+        return d
+
+    def _loop(self) -> None:
+        from twisted.internet import reactor
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < 512:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._queue.put(None)
+                    break
+                batch.append(nxt)
+            for d, error in self._commit(batch):
+                if error is None:
+                    reactor.callFromThread(d.callback, None)
+                else:
+                    reactor.callFromThread(d.errback, error)
+
+    def _commit(self, batch: list) -> list:
+        try:
+            self._transaction([op for ops, _ in batch for op in ops])
+            return [(d, None) for _, d in batch]
+        except Exception:
+            if len(batch) == 1:
+                return [(batch[0][1], Failure())]
+        # One bad write must not sink the others: commit them one by one.
+        results = []
+        for ops, d in batch:
+            try:
+                self._transaction(ops)
+                results.append((d, None))
+            except Exception:
+                results.append((d, Failure()))
+        return results
+
+    def _transaction(self, ops: list[tuple[str, tuple]]) -> None:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for record in put:
-                table = _RECORD_TABLE[type(record)]
-                cols = _columns(type(record))
-                marks = ", ".join("?" for _ in cols)
-                conn.execute(f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) VALUES ({marks})",
-                             _to_row(record))
-            for record in delete:
-                table = _RECORD_TABLE[type(record)]
-                pk = _TABLES[table][1]
-                conn.execute(f"DELETE FROM {table} WHERE {pk} = ?", (getattr(record, pk),))
-            for address, last in nonces.items():
-                conn.execute("INSERT OR REPLACE INTO nonces (address, last) VALUES (?, ?)",
-                             (address, u64_to_sql(last)))
+            for sql, args in ops:
+                conn.execute(sql, args)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
 
 
-def _reactor():
-    from twisted.internet import reactor
-    return reactor
+def _upsert(record: Any) -> tuple[str, tuple]:
+    table = _RECORD_TABLE[type(record)]
+    cols = _columns(type(record))
+    marks = ", ".join("?" for _ in cols)
+    return f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) VALUES ({marks})", _to_row(record)
+
+
+def _delete(record: Any) -> tuple[str, tuple]:
+    table = _RECORD_TABLE[type(record)]
+    pk = _TABLES[table][1]
+    return f"DELETE FROM {table} WHERE {pk} = ?", (getattr(record, pk),)

@@ -110,8 +110,12 @@ class ProofRequest:
     public_values_hash: bytes | None = None
     execute_fail_cause: int = 0
     failure: str = ""
-    attempts: int = 0
-    infra_retries: int = 0
+    attempts: int = 0                  # attempts that cost: program failures, bad proofs
+    infra_retries: int = 0             # infrastructure failures and timeouts
+    attempt: int = 0                   # number of the current (or last) dispatch
+    worker_id: str | None = None       # who holds the current attempt
+    job_token: str | None = None       # the current attempt's job-scoped URL token
+    assigned_at: float | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -122,3 +126,31 @@ class ProofRequest:
     def idempotency_key(self) -> tuple:
         # DESIGN.md "Artifacts": same requester, vk_hash, stdin_uri and mode.
         return (self.requester, self.vk_hash, self.stdin_uri, self.mode)
+
+
+@dataclass
+class ProofRecord:
+    """One finished attempt, for /proof-history."""
+    id: str
+    request_id: bytes
+    attempt: int
+    mode: int
+    circuit_version: str
+    worker_id: str
+    worker_name: str
+    started_at: float
+    finished_at: float
+    outcome: str               # fulfilled / program / infrastructure / bad-proof / lost / ...
+    detail: str = ""
+
+
+@dataclass
+class DeadWorker:
+    """A worker dropped after max_strikes, for /dead-contemplants."""
+    worker_id: str
+    name: str
+    address: str
+    strikes: int
+    reason: str
+    died_at: float
+    completed: int = 0
