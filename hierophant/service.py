@@ -26,6 +26,9 @@ from hierophant.requests import RequestBook
 from hierophant.retention import Retention, retention_service
 from hierophant.uploads import Uploads
 from hierophant.web.site import build_site
+from hierophant.workers.http import JobFiles, StatusJson, history_limit, route_proof_upload
+from hierophant.workers.scheduler import Scheduler
+from hierophant.workers.ws import WorkerGate
 from network_lib.config import ConfigError
 from network_lib.logs import route_stdlib_logging
 
@@ -67,6 +70,9 @@ class Hierophant(service.MultiService):
         self.api = NetworkApi(self.artifacts, self.programs, self.nonces, self.requests,
                               self.upload_url, self.auth.checks_nonces)
         self.uploads = Uploads(self.artifacts, cfg.limits.max_artifact_bytes, cfg.limits.max_decompressed_bytes)
+        self.scheduler = Scheduler(cfg.scheduler, self.requests, self.artifacts, self.programs, self.db,
+                                   cfg.public_base, execution_enabled=False,
+                                   history=snap.history, dead=snap.dead_workers)
         self.retention = Retention(self.requests, self.artifacts, self.programs,
                                    cfg.retention.proof_days, cfg.retention.input_days)
         log.info("loaded %s: %d programs, %d artifacts, %d requests (%d live)%s", data,
@@ -81,9 +87,20 @@ class Hierophant(service.MultiService):
         bridge = Bridge(self.api, self.auth, self.requests, reactor)
         GrpcService(bridge, cfg.bind_address, cfg.grpc_port, cfg.grpc_threads, _tls_pair(cfg)).setServiceParent(self)
         site = build_site(self.uploads, self.artifacts, lambda: self.serving)
+        self._add_worker_endpoints(site)
         self.web = _web_server(cfg, site)
         self.web.setServiceParent(self)
         retention_service(self.retention, cfg.retention.sweep_interval_secs).setServiceParent(self)
+
+    def _add_worker_endpoints(self, site) -> None:
+        cfg, s, root = self.cfg, self.scheduler, site.resource
+        ws_url = cfg.public_base.replace("https://", "wss://").replace("http://", "ws://") + "/ws"
+        root.putChild(b"ws", WorkerGate(s, cfg.worker_token, ws_url))
+        root.putChild(b"jobs", JobFiles(s, cfg.worker_token))
+        site.body_routes.append((b"/jobs/", route_proof_upload(s, cfg.worker_token)))
+        root.putChild(b"contemplants", StatusJson(lambda r: s.workers_json(), cfg.admin_token))
+        root.putChild(b"dead-contemplants", StatusJson(lambda r: s.dead_json(), cfg.admin_token))
+        root.putChild(b"proof-history", StatusJson(lambda r: s.history_json(history_limit(r)), cfg.admin_token))
 
     def upload_url(self, token: str) -> str:
         return f"{self.cfg.public_base}/upload/{token}"
@@ -96,6 +113,7 @@ class Hierophant(service.MultiService):
 
     def startService(self) -> None:
         super().startService()
+        self.scheduler.start()
         self.serving = True
         cfg = self.cfg
         log.info("hierophant serving: gRPC %s:%d, HTTP %s:%d, public_url %s, auth %s",
@@ -103,6 +121,7 @@ class Hierophant(service.MultiService):
 
     def stopService(self):
         self.serving = False
+        self.scheduler.stop()
         self.requests.stop()
         return super().stopService()
 

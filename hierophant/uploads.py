@@ -40,6 +40,10 @@ class Uploads:
                                 f"limits.max_artifact_bytes ({self.max_wire} bytes)")
         return None
 
+    def route(self, request, token: str, length: int | None, open_spool):
+        """Body route of PUT /upload/<token> (hierophant/web/request.py)."""
+        return self.refuse_early(token, length) or open_spool()
+
     def open_spool(self, pause, resume) -> Spool:
         from twisted.internet import reactor
         return Spool(self.index.files.new_temp(), self.max_wire, self.max_decoded,

@@ -20,12 +20,12 @@ class UploadTarget(resource.Resource):
         self.uploads = uploads
 
     def render_PUT(self, request: HierophantRequest):
-        token = request.upload_token
-        if token is None:  # routed here without a spool: cannot happen via gotLength
+        if request.body_spool is None:  # a body routed elsewhere cannot reach here
             return text(request, 404, "unknown upload URL")
-        d = self.uploads.complete(token, request.content)
-        d.addCallback(lambda o: _answer(request, o))
-        d.addErrback(lambda f: (tlog.err(f, "upload failed"), _answer(request, Outcome(500, "internal error storing the upload"))))
+        d = self.uploads.complete(request.body_key, request.body_spool)
+        d.addCallback(lambda o: answer(request, o))
+        d.addErrback(lambda f: (tlog.err(f, "upload failed"),
+                                answer(request, Outcome(500, "internal error storing the upload"))))
         return server.NOT_DONE_YET
 
     render_POST = render_PUT
@@ -34,7 +34,7 @@ class UploadTarget(resource.Resource):
         return text(request, 405, "upload URLs accept PUT only")
 
 
-def _answer(request: server.Request, outcome: Outcome) -> None:
+def answer(request: server.Request, outcome: Outcome) -> None:
     if request._disconnected:
         return
     request.setResponseCode(outcome.code)

@@ -13,6 +13,7 @@ import io
 from twisted.web import server
 
 SMALL_BODY = 1 << 20
+UPLOAD_READ_SIZE = 1 << 20   # socket read size while an upload body streams in (default 64 KiB)
 LINGER_SECS = 30.0
 REASONS = {400: b"Bad Request", 404: b"Not Found", 405: b"Method Not Allowed",
            409: b"Conflict", 413: b"Payload Too Large", 507: b"Insufficient Storage"}
@@ -56,28 +57,37 @@ class _SmallBody(io.BytesIO):
 
 class HierophantRequest(server.Request):
     early_answered = False
-    upload_token: str | None = None
+    body_spool = None        # the Spool of a routed upload body
+    body_key: str | None = None   # the rest of the path after the route's prefix
 
     def gotLength(self, length: int | None) -> None:
         channel = self.channel
         method, path = channel._command, channel._path.split(b"?", 1)[0]
-        uploads = getattr(channel.site, "uploads", None)
-        if uploads is not None and method in (b"PUT", b"POST") and path.startswith(b"/upload/"):
-            token = path[len(b"/upload/"):].decode("ascii", "replace")
-            early = uploads.refuse_early(token, length)
-            if early is not None:
-                self.content = _Discard()
-                self.refuse(early.code, early.message)
-                return
-            self.upload_token = token
-            transport = channel.transport
-            self.content = uploads.open_spool(transport.pauseProducing, transport.resumeProducing)
-            return
+        if method in (b"PUT", b"POST"):
+            for prefix, route in getattr(channel.site, "body_routes", ()):
+                if path.startswith(prefix):
+                    self._route_body(route, path[len(prefix):].decode("ascii", "replace"), length)
+                    return
         if length is not None and length > SMALL_BODY:
             self.content = _Discard()
             self.refuse(413, f"request body over {SMALL_BODY} bytes")
             return
         self.content = _SmallBody(self)
+
+    def _route_body(self, route, rest: str, length: int | None) -> None:
+        """A route answers an Outcome (refused before the body) or opens a Spool."""
+        transport = self.channel.transport
+
+        def open_spool():
+            return self.channel.site.open_spool(transport.pauseProducing, transport.resumeProducing)
+
+        result = route(self, rest, length, open_spool)
+        if hasattr(result, "code"):
+            self.content = _Discard()
+            self.refuse(result.code, result.message)
+            return
+        self.content = self.body_spool = result
+        self.body_key = rest
 
     def refuse(self, code: int, message: str) -> None:
         """Answer now, before the body; drop the body; close when it ends (or after a while)."""
@@ -103,6 +113,12 @@ class HierophantRequest(server.Request):
             return
         super().process()
 
+    def _restore_read_size(self) -> None:
+        size = getattr(self, "_read_size", None)
+        if size is not None:
+            self._read_size = None
+            self.channel.transport.bufferSize = size
+
     def connectionLost(self, reason) -> None:
         abort = getattr(self.content, "abort", None)
         if abort is not None and not self.finished and not getattr(self, "_body_done", False):
@@ -114,4 +130,5 @@ class HierophantRequest(server.Request):
 
     def requestReceived(self, command, path, version) -> None:
         self._body_done = True
+        self._restore_read_size()
         super().requestReceived(command, path, version)

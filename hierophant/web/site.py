@@ -1,9 +1,12 @@
 """The hierophant's one twisted.web Site (DESIGN.md "Runtime shape": web)."""
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 from twisted.web import resource, server
+from twisted.web.iweb import IAccessLogFormatter
+from zope.interface import provider
 
 from hierophant.artifacts import ArtifactIndex
 from hierophant.uploads import Uploads
@@ -36,12 +39,30 @@ class Root(resource.Resource):
 
 
 def build_site(uploads: Uploads, index: ArtifactIndex, serving: Callable[[], bool]) -> server.Site:
+    """The Site; more children and body routes are added by the parts that own them."""
     root = Root()
     root.putChild(b"healthz", Health(serving))
     root.putChild(b"upload", UploadRoot(uploads))
     root.putChild(b"proofs", ProofDownload(index))
-    site = server.Site(root)
+    site = server.Site(root, logFormatter=redacting_log_formatter)
     site.requestFactory = HierophantRequest
     site.displayTracebacks = False
-    site.uploads = uploads
+    site.open_spool = uploads.open_spool
+    site.body_routes = [(b"/upload/", uploads.route)]   # (path prefix, route): request.py
     return site
+
+
+_SECRET_PATH = re.compile(rb"^/(upload|proofs|jobs)/([^/?]{8})[^/?]*")
+
+
+@provider(IAccessLogFormatter)
+def redacting_log_formatter(timestamp, request) -> str:
+    """The combined log format, with URL tokens cut to 8 characters: the tokens are
+    capabilities (upload, download, job access), and logs are read by more people."""
+    ip = request.getClientAddress()
+    uri = _SECRET_PATH.sub(rb"/\1/\2...", request.uri)
+    return '"%s" - - %s "%s %s %s" %d %s "%s"' % (
+        getattr(ip, "host", "-"), timestamp, request.method.decode("ascii", "replace"),
+        uri.decode("ascii", "replace"), (request.clientproto or b"").decode("ascii", "replace"),
+        request.code, request.sentLength or "-",
+        (request.getHeader(b"user-agent") or b"-").decode("ascii", "replace")[:80])

@@ -1,10 +1,14 @@
 """Streams an HTTP request body to disk on a writer thread, zstd-decoding as it goes.
 
-The reactor only hands chunks over; a per-upload thread hashes the wire bytes, decodes
-zstd (sdk-network-contract.md §4.2: 6.x uploads are zstd frames without a content size, so
-decoding must be streaming) and writes the file. The decoded size is checked as each chunk
-is written, so a zstd bomb stops at `max_decompressed` bytes and never fills memory or disk.
-When the writer falls behind, the socket is paused (back-pressure), so memory stays bounded.
+The reactor only hands chunks over; a per-upload thread decodes zstd
+(sdk-network-contract.md §4.2: 6.x uploads are zstd frames without a content size, so
+decoding must be streaming) and writes the file, while a second one hashes the wire bytes
+alongside (hashing, decoding and writing all release the GIL, so they overlap). The decoded
+size is checked as each chunk is written, so a zstd bomb stops at `max_decompressed` bytes
+and never fills memory or disk. The file's writeback is started every WRITEBACK_STEP bytes,
+so the final fsync has little left to flush. When the writer falls behind, the socket is
+paused (back-pressure), so memory stays bounded: at most about HIGH_WATER bytes queued for
+the writer plus HASH_LAG chunks queued for the hasher.
 """
 from __future__ import annotations
 
@@ -22,8 +26,10 @@ from twisted.internet import defer
 from network_lib.zstd_frames import FrameTracker, ZstdFormatError
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-HIGH_WATER = 64          # chunks queued before the socket is paused (~4 MiB)
-LOW_WATER = 8
+HIGH_WATER = 8 << 20    # bytes queued for the writer before the socket is paused
+LOW_WATER = 2 << 20     # ... and below which it is resumed
+HASH_LAG = 8            # chunks the hasher may fall behind the writer before the writer waits
+WRITEBACK_STEP = 16 << 20
 _END = object()
 
 
@@ -46,13 +52,19 @@ class SpoolResult:
 
 
 class _LimitedFile:
-    """File wrapper that refuses to grow past `limit` bytes (the zstd bomb guard)."""
+    """File wrapper that refuses to grow past `limit` bytes (the zstd bomb guard).
+
+    Every WRITEBACK_STEP bytes it asks the kernel to start writing the new bytes out
+    (POSIX_FADV_DONTNEED starts writeback of dirty pages without waiting for it), so the
+    disk works while the body still arrives and the closing fsync is short.
+    """
 
     def __init__(self, f, limit: int) -> None:
         self.f = f
         self.limit = limit
         self.size = 0
         self.head = b""
+        self._written_back = 0
 
     def write(self, data: bytes) -> int:
         self.size += len(data)
@@ -61,7 +73,52 @@ class _LimitedFile:
                                   f"({self.limit} bytes)")
         if len(self.head) < 16:
             self.head += data[: 16 - len(self.head)]
-        return self.f.write(data)
+        n = self.f.write(data)
+        if self.size - self._written_back >= WRITEBACK_STEP:
+            self._start_writeback()
+        return n
+
+    def _start_writeback(self) -> None:
+        start, self._written_back = self._written_back, self.size
+        if _fadvise is None:
+            return
+        self.f.flush()
+        try:
+            _fadvise(self.f.fileno(), start, self.size - start, os.POSIX_FADV_DONTNEED)
+        except OSError:
+            pass  # advisory only; the closing fsync still makes the file durable
+
+
+_fadvise = getattr(os, "posix_fadvise", None)
+
+
+class _Hasher:
+    """sha256 of the wire bytes on its own thread, at most HASH_LAG chunks behind."""
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+        self._queue: queue.Queue = queue.Queue(maxsize=HASH_LAG)
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="upload-hash", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        update, get = self._digest.update, self._queue.get
+        while (item := get()) is not None:
+            update(item)
+
+    def update(self, data: bytes) -> None:
+        self._queue.put(data)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._queue.put(None)
+            self._thread.join()
+
+    def digest(self) -> bytes:
+        self.close()
+        return self._digest.digest()
 
 
 class Spool:
@@ -76,6 +133,8 @@ class Spool:
         self._pause, self._resume = pause, resume
         self._call = call_from_thread
         self._queue: queue.Queue = queue.Queue()
+        self._queued = 0            # bytes in _queue; both threads update it under _lock
+        self._lock = threading.Lock()
         self._paused = False
         self.wire_bytes = 0
         self.error: SpoolError | None = None
@@ -92,8 +151,11 @@ class Spool:
         if self.wire_bytes > self.max_wire:
             self.fail(SpoolError(413, f"artifact exceeds limits.max_artifact_bytes ({self.max_wire} bytes)"))
             return
+        with self._lock:
+            self._queued += len(data)
+            queued = self._queued
         self._queue.put(data)
-        if not self._paused and self._queue.qsize() > HIGH_WATER:
+        if not self._paused and queued > HIGH_WATER:
             self._paused = True
             self._pause()
 
@@ -120,7 +182,7 @@ class Spool:
             self._resume()
 
     def _drained(self) -> None:
-        if self._paused and self._queue.qsize() <= LOW_WATER:
+        if self._paused and self._queued <= LOW_WATER:
             self._resume_if_paused()
 
     def _complete(self, result: SpoolResult | SpoolError) -> None:
@@ -160,19 +222,31 @@ class Spool:
 
     def _next(self):
         item = self._queue.get()
-        if self._paused and self._queue.qsize() <= LOW_WATER:
-            self._call(self._drained)
+        if isinstance(item, bytes):
+            with self._lock:
+                self._queued -= len(item)
+                queued = self._queued
+            if self._paused and queued <= LOW_WATER:
+                self._call(self._drained)
         if isinstance(item, SpoolError):
             raise item
         return item
 
     def _spool(self) -> SpoolResult:
-        digest = hashlib.sha256()
+        digest = _Hasher()
+        try:
+            return self._spool_to(digest)
+        finally:
+            digest.close()
+
+    def _spool_to(self, digest: "_Hasher") -> SpoolResult:
         first = b""
+        ended = False   # a body under 4 bytes: _END was already taken off the queue
         # Collect at least 4 bytes to recognise the zstd magic (§4.2).
         while len(first) < 4:
             item = self._next()
             if item is _END:
+                ended = True
                 break
             first += item
         compressed = first.startswith(ZSTD_MAGIC)
@@ -187,7 +261,7 @@ class Spool:
                 if frames is not None:
                     frames.feed(item)
                 sink.write(item)
-                item = self._next()
+                item = _END if ended else self._next()
             if frames is not None:
                 sink.flush()
                 if not frames.complete:
