@@ -160,7 +160,8 @@ class Database:
         self._conn.close()
 
     def write(self, put: Iterable[Any] = (), delete: Iterable[Any] = (),
-              nonces: dict[bytes, int] | None = None) -> defer.Deferred:
+              nonces: dict[bytes, int] | None = None,
+              statements: Iterable[tuple[str, tuple]] = ()) -> defer.Deferred:
         """Upsert records in `put`, delete those in `delete`, set nonces; one transaction.
 
         Rows are taken now, on the caller's (reactor) thread, so later changes to the live
@@ -169,6 +170,7 @@ class Database:
         ops = [_upsert(r) for r in put] + [_delete(r) for r in delete]
         ops += [("INSERT OR REPLACE INTO nonces (address, last) VALUES (?, ?)", (a, u64_to_sql(n)))
                 for a, n in (nonces or {}).items()]
+        ops += list(statements)
         d: defer.Deferred = defer.Deferred()
         self._queue.put((ops, d))
         return d

@@ -23,8 +23,9 @@ DAY = 86400
 
 class Retention:
     def __init__(self, book: RequestBook, artifacts: ArtifactIndex, programs: Programs,
-                 proof_days: float, input_days: float) -> None:
+                 proof_days: float, input_days: float, history=None) -> None:
         self.book, self.artifacts, self.programs = book, artifacts, programs
+        self.history = history       # the scheduler's deque of ProofRecords, pruned with proofs
         self.proof_secs = proof_days * DAY
         self.input_secs = input_days * DAY
         self._running = False
@@ -61,7 +62,15 @@ class Retention:
             yield self.artifacts.db.write(delete=[p])
             self.programs.remove(p)
         yield self.artifacts.delete(doomed)
+        yield self._prune_history(proof_cut)
         return (len(old_requests), len(doomed), len(old_programs))
+
+    def _prune_history(self, cut: float):
+        if self.history is None:
+            return defer.succeed(None)
+        while self.history and self.history[0].finished_at < cut:
+            self.history.popleft()
+        return self.artifacts.db.write(statements=[("DELETE FROM proof_history WHERE finished_at < ?", (cut,))])
 
     @staticmethod
     def _expired(a, input_cut: float, proof_cut: float) -> bool:

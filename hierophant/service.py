@@ -74,7 +74,7 @@ class Hierophant(service.MultiService):
                                    cfg.public_base, execution_enabled=False,
                                    history=snap.history, dead=snap.dead_workers)
         self.retention = Retention(self.requests, self.artifacts, self.programs,
-                                   cfg.retention.proof_days, cfg.retention.input_days)
+                                   cfg.retention.proof_days, cfg.retention.input_days, self.scheduler.history)
         log.info("loaded %s: %d programs, %d artifacts, %d requests (%d live)%s", data,
                  len(snap.programs), len(snap.artifacts), len(snap.requests),
                  len(self.requests.live()), f"; dropped {dropped} partial uploads" if dropped else "")

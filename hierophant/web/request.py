@@ -88,6 +88,10 @@ class HierophantRequest(server.Request):
             return
         self.content = self.body_spool = result
         self.body_key = rest
+        if isinstance(getattr(transport, "bufferSize", None), int):
+            # Fewer, larger socket reads: less reactor time per body byte. Restored when done.
+            self._read_size = transport.bufferSize
+            transport.bufferSize = UPLOAD_READ_SIZE
 
     def refuse(self, code: int, message: str) -> None:
         """Answer now, before the body; drop the body; close when it ends (or after a while)."""

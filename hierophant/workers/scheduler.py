@@ -14,15 +14,13 @@ import logging
 import secrets
 from collections import deque
 from pathlib import Path
-from typing import Callable
 
 from twisted.internet import defer, task, threads
 
 from hierophant.artifacts import ArtifactIndex
 from hierophant.config import SchedulerConfig
 from hierophant.db import Database
-from hierophant.model import (ArtifactKind, DeadWorker, Execution, Fulfillment, ProofRecord, ProofRequest,
-                              new_token)
+from hierophant.model import ArtifactKind, DeadWorker, Fulfillment, ProofRecord, ProofRequest, new_token
 from hierophant.programs import Programs
 from hierophant.requests import RequestBook
 from hierophant.uploads import Outcome
@@ -69,6 +67,7 @@ class Scheduler:
         self.execution_enabled = execution_enabled
         self.clock = clock or reactor
         self.workers: dict[str, Worker] = {}
+        self._free: dict[str, Worker] = {}        # exactly the workers with a free slot
         self.dead: dict[str, DeadWorker] = {d.worker_id: d for d in dead}
         self.history: deque[ProofRecord] = deque(sorted(history, key=lambda h: h.finished_at)[-HISTORY_IN_MEMORY:],
                                                  maxlen=HISTORY_IN_MEMORY)
@@ -159,8 +158,15 @@ class Scheduler:
         finally:
             self._dispatching = False
 
+    def _touch(self, w: Worker) -> None:
+        """Keep the free-slot index true after any change to a worker's jobs or state."""
+        if w.free_slots() > 0 and self.workers.get(w.worker_id) is w:
+            self._free[w.worker_id] = w
+        else:
+            self._free.pop(w.worker_id, None)
+
     def _assign_one(self) -> bool:
-        free = [w for w in self.workers.values() if w.free_slots() > 0]
+        free = list(self._free.values())
         if not free:
             return False
         best = None
@@ -184,6 +190,7 @@ class Scheduler:
         attempt = r.attempt + 1
         w.jobs[r.request_id] = Assignment(r.request_id, attempt, r.mode, now, last_progress=now)
         w.last_assigned = now
+        self._touch(w)
         self._by_token[token] = r
         d = self.book.update(r, fulfillment=Fulfillment.ASSIGNED, attempt=attempt, worker_id=w.worker_id,
                              job_token=token, assigned_at=now)
@@ -216,6 +223,7 @@ class Scheduler:
         w = self.workers.get(r.worker_id) if r.worker_id else None
         if w is not None and w.jobs.pop(r.request_id, None) is not None:
             w.freed_at = self.clock.seconds()
+            self._touch(w)
         return w
 
     def requeue(self, r: ProofRequest, why: str, cost: str | None = None, cancel: bool = False,
@@ -286,6 +294,7 @@ class Scheduler:
         w.update_from_register(msg, conn.peer)
         w.conn, w.connected_at, w.last_seen = conn, now, now
         resume, cancel = self._reattach(w, msg.jobs)
+        self._touch(w)
         log.info("worker %s (%s) registered from %s: %d slots, modes %s, circuits %s%s", w.name, w.worker_id,
                  conn.peer, w.slots, sorted(w.modes), sorted(w.circuit_versions),
                  f", resumed {len(resume)} jobs" if resume else "")
@@ -312,10 +321,12 @@ class Scheduler:
                 resume.append({"request_id": _rid(rid), "attempt": attempt})
             elif isinstance(job, dict):
                 cancel.append({"request_id": job.get("request_id"), "attempt": attempt})
-        lost = [r for r in self.book.live() if r.fulfillment == Fulfillment.ASSIGNED
-                and r.worker_id == w.worker_id and r.request_id not in claimed]
-        for r in lost:
-            self.requeue(r, "lost", detail=f"{w.name} reconnected without it")
+        held = set(w.jobs) | {rid for rid in self._orphans
+                              if (o := self.book.get(rid)) is not None and o.worker_id == w.worker_id}
+        for rid in held - claimed:
+            r = self.book.get(rid)
+            if r is not None and r.fulfillment == Fulfillment.ASSIGNED and r.worker_id == w.worker_id:
+                self.requeue(r, "lost", detail=f"{w.name} reconnected without it")
         return resume, cancel
 
     def seen(self, w: Worker) -> None:
@@ -353,12 +364,14 @@ class Scheduler:
 
     def draining(self, w: Worker) -> None:
         w.draining = True
+        self._touch(w)
         log.info("worker %s is draining: no new jobs", w.name)
 
     def disconnected(self, w: Worker, conn: Connection, why: str) -> None:
         if w.conn is not conn:
             return
         w.conn = None
+        self._touch(w)
         log.info("worker %s disconnected (%s); its %d jobs wait %ss for it to come back",
                  w.name, why, len(w.jobs), self.cfg.heartbeat_timeout_secs)
 
@@ -385,6 +398,7 @@ class Scheduler:
             if w.conn is not None:
                 log.warning("worker %s sent nothing for %.0fs: declared gone", w.name, now - w.last_seen)
                 conn, w.conn = w.conn, None
+                self._touch(w)
                 conn.close(wp.CLOSE_TIMEOUT, f"no heartbeat for {timeout:g}s")
             self._forget(w, "gone")
         for rid, end in list(self._orphans.items()):
@@ -396,11 +410,13 @@ class Scheduler:
         self._check_attempt_timeouts(now)
 
     def _forget(self, w: Worker, why: str) -> None:
-        del self.workers[w.worker_id]
+        """The worker is gone for good: its jobs go back to the queue, at no attempt's cost."""
         for rid in list(w.jobs):
             r = self.book.get(rid)
             if r is not None and r.fulfillment == Fulfillment.ASSIGNED and r.worker_id == w.worker_id:
                 self.requeue(r, "lost", detail=f"worker {w.name} {why}")
+        del self.workers[w.worker_id]
+        self._touch(w)
 
     def _check_attempt_timeouts(self, now: float) -> None:
         proof_limit = self.cfg.proof_timeout_mins * 60
@@ -430,6 +446,7 @@ class Scheduler:
         log.error("worker %s dropped after %d strikes (last: %s)", w.name, w.strikes, reason)
         if w.conn is not None:
             conn, w.conn = w.conn, None
+            self._touch(w)
             conn.close(wp.CLOSE_DROPPED, f"dropped after {w.strikes} strikes: {reason}")
         self._forget(w, "was dropped")
 
@@ -488,10 +505,10 @@ class Scheduler:
             yield threads.deferToThread(result.path.unlink, missing_ok=True)
             log.warning("request %s attempt %d: bad proof from %s: %s", _rid(r.request_id), r.attempt,
                         w.name if w else r.worker_id, problem)
+            # The bad proof costs an attempt first; then the strike may drop the worker.
+            self.requeue(r, "bad-proof", cost="attempt", detail=problem)
             if w is not None:
                 self.strike(w, f"bad proof for {_rid(r.request_id)}: {problem}")
-            if r.fulfillment == Fulfillment.ASSIGNED:
-                self.requeue(r, "bad-proof", cost="attempt", detail=problem)
             return Outcome(422, f"proof refused: {problem}")
         artifact = self.artifacts.new(ArtifactKind.PROOF, b"", uploadable=False)
         yield self.artifacts.store_file(artifact, result.path, result.size, result.wire_sha256)

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import signal
+
 import pytest
 
-from tests.integration.harness import Hierophant
+from tests.integration.harness import Contemplant, Hierophant
 
 
 @pytest.fixture
@@ -24,3 +26,21 @@ def make_hierophant(tmp_path):
 @pytest.fixture
 def hierophant(make_hierophant) -> Hierophant:
     return make_hierophant()
+
+
+@pytest.fixture
+def make_contemplant(tmp_path):
+    """Factory of contemplants (started unless start=False); all are killed at the end."""
+    started: list[Contemplant] = []
+
+    def make(hierophant: Hierophant, name: str = "worker", start: bool = True, env: dict | None = None,
+             **prover) -> Contemplant:
+        c = Contemplant(tmp_path / f"c-{name}", hierophant, name=name, **prover)
+        started.append(c)
+        return c.start(env=env) if start else c
+
+    yield make
+    for c in started:
+        if c.proc is not None and c.proc.poll() is None:
+            c.proc.send_signal(signal.SIGCONT)
+            c.kill9()

@@ -38,13 +38,21 @@ def toml_value(v) -> str:
     return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _is_table_array(v) -> bool:
+    return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
+
+
 def write_toml(path: Path, values: dict) -> None:
-    top = {k: v for k, v in values.items() if not isinstance(v, dict)}
+    top = {k: v for k, v in values.items() if not isinstance(v, dict) and not _is_table_array(v)}
     lines = [f"{k} = {toml_value(v)}" for k, v in top.items()]
     for table, items in values.items():
         if isinstance(items, dict):
             lines.append(f"\n[{table}]")
             lines += [f"{k} = {toml_value(v)}" for k, v in items.items()]
+        elif _is_table_array(items):
+            for item in items:
+                lines.append(f"\n[[{table}]]")
+                lines += [f"{k} = {toml_value(v)}" for k, v in item.items()]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -139,6 +147,15 @@ class Hierophant:
             self.kill9()
             raise
 
+    def contemplants(self) -> list[dict]:
+        return get_json(f"{self.http_url}/contemplants")
+
+    def dead_contemplants(self) -> list[dict]:
+        return get_json(f"{self.http_url}/dead-contemplants")
+
+    def proof_history(self) -> list[dict]:
+        return get_json(f"{self.http_url}/proof-history?limit=1000")
+
     def restart(self) -> "Hierophant":
         if self.proc is not None and self.proc.poll() is None:
             self.stop()
@@ -154,3 +171,75 @@ def run_twistd_expecting_failure(workdir: Path, values: dict, timeout: float = 3
                           cwd=workdir, capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     return proc.returncode, proc.stdout + proc.stderr
+
+
+class Contemplant:
+    """One contemplant under test, connected to `hierophant`; restart keeps its state_dir."""
+
+    def __init__(self, workdir: Path, hierophant: Hierophant, name: str = "worker", token: str = WORKER_TOKEN,
+                 **prover) -> None:
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.name = name
+        self.hierophant = hierophant
+        self.http_port = free_port()
+        self.cfg = {
+            "hierophant_ws_address": f"ws://127.0.0.1:{hierophant.http_port}/ws",
+            "worker_token": token, "name": name, "state_dir": str(workdir / "state"),
+            "http_port": self.http_port,
+            "provers": [{"backend": "mock", "delay_secs": 0.2, **prover}],
+        }
+        self.config_path = workdir / "contemplant.toml"
+        self.log_path = workdir / "contemplant.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, env: dict | None = None, wait: bool = True, timeout: float = 30.0) -> "Contemplant":
+        write_toml(self.config_path, self.cfg)
+        environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [*twistd_command(), "-n", "--pidfile=", "contemplant", "-c", str(self.config_path)],
+            cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, env=environment)
+        if wait:
+            self.wait_registered(timeout)
+        return self
+
+    @property
+    def worker_id(self) -> str | None:
+        p = Path(self.cfg["state_dir"]) / "worker_id"
+        return p.read_text().strip() if p.exists() else None
+
+    def wait_registered(self, timeout: float = 30.0) -> dict:
+        """Wait until the hierophant lists this worker as connected."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"contemplant exited with {self.proc.returncode}:\n{self.log()}")
+            me = self.listed()
+            if me is not None and me["connected"]:
+                return me
+            time.sleep(0.05)
+        raise RuntimeError(f"contemplant not registered after {timeout}s:\n{self.log()}")
+
+    def listed(self) -> dict | None:
+        wid = self.worker_id
+        return next((w for w in self.hierophant.contemplants() if w["worker_id"] == wid), None) if wid else None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def signal(self, sig: int) -> None:
+        self.proc.send_signal(sig)
+
+    def kill9(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def wait_exit(self, timeout: float = 60.0) -> int:
+        return self.proc.wait(timeout)
+
+
+def get_json(url: str):
+    import json
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return json.loads(r.read())
