@@ -30,6 +30,7 @@ HIGH_WATER = 8 << 20    # bytes queued for the writer before the socket is pause
 LOW_WATER = 2 << 20     # ... and below which it is resumed
 HASH_LAG = 8            # chunks the hasher may fall behind the writer before the writer waits
 WRITEBACK_STEP = 16 << 20
+SMALL_BODY = 256 << 10  # bodies up to this size are written by a pooled thread, no threads of their own
 _END = object()
 
 
@@ -93,14 +94,18 @@ _fadvise = getattr(os, "posix_fadvise", None)
 
 
 class _Hasher:
-    """sha256 of the wire bytes on its own thread, at most HASH_LAG chunks behind."""
+    """sha256 of the wire bytes on its own thread, at most HASH_LAG chunks behind
+    (or inline, for small bodies, where a thread would cost more than it saves)."""
 
-    def __init__(self) -> None:
+    def __init__(self, threaded: bool = True) -> None:
         self._digest = hashlib.sha256()
         self._queue: queue.Queue = queue.Queue(maxsize=HASH_LAG)
-        self._closed = False
-        self._thread = threading.Thread(target=self._run, name="upload-hash", daemon=True)
-        self._thread.start()
+        self._closed = not threaded
+        if threaded:
+            self._thread = threading.Thread(target=self._run, name="upload-hash", daemon=True)
+            self._thread.start()
+        else:
+            self.update = self._digest.update
 
     def _run(self) -> None:
         update, get = self._digest.update, self._queue.get
@@ -140,8 +145,20 @@ class Spool:
         self.error: SpoolError | None = None
         self._done: defer.Deferred = defer.Deferred()
         self._result: SpoolResult | SpoolError | None = None
-        self._thread = threading.Thread(target=self._run, name="upload-spool", daemon=True)
-        self._thread.start()
+        self._started = False
+        self._dedicated = False
+
+    def _start(self, dedicated: bool) -> None:
+        """Start writing: big bodies get their own threads as soon as they are big; small
+        ones are written in one go by a pooled thread once complete."""
+        if self._started:
+            return
+        self._started, self._dedicated = True, dedicated
+        if dedicated:
+            threading.Thread(target=self._run, name="upload-spool", daemon=True).start()
+        else:
+            from twisted.internet import reactor
+            reactor.callInThread(self._run)
 
     # -- reactor side ---------------------------------------------------------------
     def write(self, data: bytes) -> None:
@@ -155,6 +172,8 @@ class Spool:
             self._queued += len(data)
             queued = self._queued
         self._queue.put(data)
+        if not self._started and self.wire_bytes > SMALL_BODY:
+            self._start(dedicated=True)
         if not self._paused and queued > HIGH_WATER:
             self._paused = True
             self._pause()
@@ -165,10 +184,12 @@ class Spool:
             self.error = error
             self._queue.put(error)
             self._resume_if_paused()
+            self._start(dedicated=False)
 
     def finish(self) -> defer.Deferred:
         """All body bytes arrived: Deferred firing with SpoolResult, or failing with SpoolError."""
         self._queue.put(_END)
+        self._start(dedicated=False)
         return self._done
 
     def abort(self) -> None:
@@ -233,7 +254,7 @@ class Spool:
         return item
 
     def _spool(self) -> SpoolResult:
-        digest = _Hasher()
+        digest = _Hasher(threaded=self._dedicated)
         try:
             return self._spool_to(digest)
         finally:
