@@ -1,8 +1,9 @@
 """`hierophant-devnet`: a whole local network in one command.
 
-Starts `twistd -n hierophant -c etc/hierophant.toml` (and, once contemplants exist, a mock
-contemplant) as child processes, prints how to point sp1-sdk at it, and stops everything on
-Ctrl-C. Run it from the repository root (or pass --config).
+Starts `twistd -n hierophant -c etc/hierophant.toml` and a mock contemplant
+(`twistd -n contemplant -c etc/contemplant.toml`) as child processes, prints how to point
+sp1-sdk at it, and stops everything on Ctrl-C. Run it from the repository root (or pass
+--config / --contemplant-config).
 """
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> bo
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", default="etc/hierophant.toml", help="hierophant config (default: %(default)s)")
+    ap.add_argument("--contemplant-config", default="etc/contemplant.toml",
+                    help="mock contemplant config (default: %(default)s); 'none' starts no worker")
     args = ap.parse_args(argv)
     cfg = load_config(args.config)
     procs = [subprocess.Popen([*_twistd(), "-n", "--pidfile=", "hierophant", "-c", args.config])]
@@ -46,7 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         if not _wait_healthy(health, procs[0]):
             print("hierophant did not become healthy; see its log above", file=sys.stderr)
             return 1
-        print(f"\nLocal SP1 prover network ready.\n"
+        if args.contemplant_config != "none":
+            procs.append(subprocess.Popen([*_twistd(), "-n", "--pidfile=", "contemplant",
+                                           "-c", args.contemplant_config]))
+        print(f"\nLocal SP1 prover network ready ({len(procs) - 1} mock contemplant).\n"
+              f"  workers: http://127.0.0.1:{cfg.http_port}/contemplants\n"
               f"  NETWORK_RPC_URL=http://127.0.0.1:{cfg.grpc_port}   (sp1-sdk 5.0.x: .network().rpc_url(..); "
               f"6.x: .network_for(NetworkMode::Reserved).rpc_url(..))\n"
               f"  hierophant-client --rpc-url http://127.0.0.1:{cfg.grpc_port} --help\n"

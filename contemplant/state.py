@@ -1,0 +1,81 @@
+"""The contemplant's state_dir: a lock (one process per directory), the persistent worker_id
+(docs/worker-protocol.md "Identity"), and the work directories of jobs."""
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import IO
+
+from network_lib.config import ConfigError
+
+log = logging.getLogger("contemplant.state")
+
+
+class StateDir:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        self.lock = _lock(path)
+        self.worker_id = _worker_id(path / "worker_id")
+        self.jobs_dir = path / "jobs"
+        _clear(self.jobs_dir)
+
+    def write_pid(self) -> None:
+        """Record the running pid in the lock file (after twistd may have daemonised)."""
+        self.lock.seek(0)
+        self.lock.truncate()
+        self.lock.write(str(os.getpid()))
+        self.lock.flush()
+
+    def release(self) -> None:
+        if not self.lock.closed:
+            self.lock.close()
+
+
+def _lock(path: Path) -> IO[str]:
+    f = open(path / "lock", "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        owner = f.read().strip() or "?"
+        f.close()
+        raise ConfigError(f"state_dir {path} is in use by another contemplant (pid {owner})") from None
+    f.seek(0)
+    f.truncate()
+    f.write(str(os.getpid()))
+    f.flush()
+    return f
+
+
+def _worker_id(path: Path) -> str:
+    if path.exists():
+        text = path.read_text().strip()
+        try:
+            return str(uuid.UUID(text))
+        except ValueError:
+            raise ConfigError(f"{path} does not hold a UUID ({text[:40]!r}); delete it to get a new "
+                              "worker_id") from None
+    worker_id = str(uuid.uuid4())
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w") as f:
+        f.write(worker_id + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    log.info("new worker_id %s saved in %s", worker_id, path)
+    return worker_id
+
+
+def _clear(jobs_dir: Path) -> None:
+    """Work files of a previous run cannot be resumed: its backends died with it."""
+    if jobs_dir.exists():
+        leftovers = list(jobs_dir.iterdir())
+        if leftovers:
+            log.info("removing %d work directories left by a previous run", len(leftovers))
+        shutil.rmtree(jobs_dir, ignore_errors=True)
+    jobs_dir.mkdir(parents=True, exist_ok=True)
