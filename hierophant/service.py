@@ -19,6 +19,7 @@ from hierophant.artifacts import ArtifactFiles, ArtifactIndex
 from hierophant.auth import Auth
 from hierophant.config import HierophantConfig
 from hierophant.db import Database
+from hierophant.execution import Executions
 from hierophant.grpc_server import Bridge, GrpcService
 from hierophant.network_api import NetworkApi
 from hierophant.programs import Nonces, Programs
@@ -71,8 +72,9 @@ class Hierophant(service.MultiService):
                               self.upload_url, self.auth.checks_nonces)
         self.uploads = Uploads(self.artifacts, cfg.limits.max_artifact_bytes, cfg.limits.max_decompressed_bytes)
         self.scheduler = Scheduler(cfg.scheduler, self.requests, self.artifacts, self.programs, self.db,
-                                   cfg.public_base, execution_enabled=False,
+                                   cfg.public_base, execution_enabled=cfg.execution.enabled,
                                    history=snap.history, dead=snap.dead_workers)
+        self.executions = Executions(cfg.execution, self.requests, self.artifacts, self.scheduler.executed)
         self.retention = Retention(self.requests, self.artifacts, self.programs,
                                    cfg.retention.proof_days, cfg.retention.input_days, self.scheduler.history)
         log.info("loaded %s: %d programs, %d artifacts, %d requests (%d live)%s", data,
@@ -114,6 +116,7 @@ class Hierophant(service.MultiService):
     def startService(self) -> None:
         super().startService()
         self.scheduler.start()
+        self.executions.resume()
         self.serving = True
         cfg = self.cfg
         log.info("hierophant serving: gRPC %s:%d, HTTP %s:%d, public_url %s, auth %s",
@@ -121,6 +124,7 @@ class Hierophant(service.MultiService):
 
     def stopService(self):
         self.serving = False
+        self.executions.stop()
         self.scheduler.stop()
         self.requests.stop()
         return super().stopService()

@@ -362,6 +362,12 @@ class Scheduler:
         else:
             self.requeue(r, "infrastructure", cost="infra", detail=msg.message)
 
+    def executed(self, r: ProofRequest) -> None:
+        """Our execution finished: the worker proving it learns the cycle count."""
+        w = self.workers.get(r.worker_id) if r.fulfillment == Fulfillment.ASSIGNED and r.worker_id else None
+        if w is not None and w.conn is not None and r.cycles is not None:
+            w.conn.send(wp.JobUpdate(request_id=_rid(r.request_id), attempt=r.attempt, total_cycles=r.cycles))
+
     def draining(self, w: Worker) -> None:
         w.draining = True
         self._touch(w)
@@ -538,7 +544,9 @@ class Scheduler:
     def history_json(self, limit: int = 100) -> list[dict]:
         out = []
         for h in list(self.history)[-limit:][::-1]:
-            out.append({"proof_request_id": _rid(h.request_id), "attempt": h.attempt,
+            r = self.book.get(h.request_id)
+            out.append({"cycles": r.cycles if r else None,
+                        "public_values_hash": "0x" + r.public_values_hash.hex() if r and r.public_values_hash else None,"proof_request_id": _rid(h.request_id), "attempt": h.attempt,
                         "proof_mode": versions.ProofMode(h.mode).name, "circuit_version": h.circuit_version,
                         "worker_id": h.worker_id, "worker_name": h.worker_name, "outcome": h.outcome,
                         "detail": h.detail, "started_at": h.started_at, "finished_at": h.finished_at,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import struct
 
 from network_lib.bincode import SP1Stdin
+from tests.executor_elfs import V6_BASE, Asm, program_elf
 
 # Anvil's well-known test keys (#0 is TV1 of sdk-network-contract.md §3.4).
 KEY0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
@@ -13,9 +14,30 @@ ADDR1 = bytes.fromhex("70997970c51812dc3a010c7d01b50e0d17dc79c8")
 U64_MAX = (1 << 64) - 1
 
 
+HALT, WRITE, HINT_READ = 0, 2, 0xF1
+DATA = V6_BASE + 0x10_0000
+
+
 def elf(tag: bytes = b"") -> bytes:
-    """A tiny file with the ELF magic: enough for registration (not executable)."""
-    return b"\x7fELF\x02\x01\x01" + b"\0" * 57 + tag
+    """A real SP1 v6 guest (hand-assembled): it reads its first 8-byte input and commits it
+    as its public values, then halts with 0. `tag` makes distinct programs."""
+    a = Asm().syscall(HINT_READ, DATA, 8).syscall(WRITE, 13, DATA, 8).syscall(HALT, 0)
+    return program_elf(a, bytes(4096) + tag, data_addr=DATA)
+
+
+def panicking_elf() -> bytes:
+    """A guest that halts with exit code 1, as a Rust panic does."""
+    return program_elf(Asm().syscall(HALT, 1), bytes(64), data_addr=DATA)
+
+
+def looping_elf() -> bytes:
+    """A guest that never halts (for cycle limits)."""
+    return program_elf(Asm().label("top").addi("a5", "a5", 1).j("top"), bytes(64), data_addr=DATA)
+
+
+def public_values(*values: int) -> bytes:
+    """What `elf()` commits for `stdin(*values)`."""
+    return struct.pack("<Q", values[0])
 
 
 def vk_hash(n: int) -> bytes:

@@ -9,7 +9,7 @@ from network_lib.client import NetworkClient
 from network_lib.client.errors import RequestUnfulfillable, RequestUnexecutable
 from network_lib.mockproof import mock_proof
 from network_lib.proto import network_pb2 as pb
-from tests.integration.sp1data import elf, stdin, vk, vk_hash
+from tests.integration.sp1data import elf, public_values, stdin, vk, vk_hash
 from tests.integration.test_durability import wait_for
 
 MODES = {"core": 1, "compressed": 2, "plonk": 3, "groth16": 4}
@@ -53,7 +53,8 @@ def test_each_mode_goes_requested_assigned_fulfilled(make_hierophant, make_conte
     with client(h, profile) as c:
         proof = c.wait_proof(rid)
         assert c.get_proof_status(rid).execution_status == pb.EXECUTED
-    assert proof == mock_proof(MODES[mode], circuit, vk_hash(1), b"", vk())
+    # the SDK mock layout, carrying the program's real public values (it commits its input)
+    assert proof == mock_proof(MODES[mode], circuit, vk_hash(1), public_values(1000), vk())
 
 
 def test_more_requests_than_slots_are_queued_and_all_fulfilled(make_hierophant, make_contemplant):
@@ -165,17 +166,24 @@ def test_bad_proofs_are_struck_retried_elsewhere_and_the_worker_dropped(make_hie
     assert outcomes == ["fulfilled", "bad-proof", "bad-proof"]
 
 
-def test_program_failures_end_unfulfillable_after_max_attempts(make_hierophant, make_contemplant):
-    h = make_hierophant(scheduler={**FAST, "max_attempts": 3})
+@pytest.mark.parametrize("execution", [False, True])
+def test_program_failures_end_unfulfillable_after_max_attempts(make_hierophant, make_contemplant, execution):
+    h = make_hierophant(scheduler={**FAST, "max_attempts": 3}, execution={"enabled": execution})
     make_contemplant(h, "a", fail="program", delay_secs=0.1)
     make_contemplant(h, "b", fail="program", delay_secs=0.1)
     (rid,) = submit(h)
     final = wait_status(h, rid, pb.UNFULFILLABLE)
-    assert final.execution_status == pb.UNEXECUTABLE     # no execution of our own: the program failed
     assert [r["outcome"] for r in history(h, rid)] == ["program"] * 3
     with client(h) as c:
-        with pytest.raises(RequestUnexecutable):
-            c.wait_proof(rid)
+        if execution:
+            # Our own execution ran the program fine: only it may declare UNEXECUTABLE (DESIGN.md).
+            assert final.execution_status == pb.EXECUTED
+            with pytest.raises(RequestUnfulfillable):
+                c.wait_proof(rid)
+        else:
+            assert final.execution_status == pb.UNEXECUTABLE   # every attempt: the program failed
+            with pytest.raises(RequestUnexecutable):
+                c.wait_proof(rid)
 
 
 def test_infrastructure_failures_end_after_max_infra_retries(make_hierophant, make_contemplant):
@@ -183,7 +191,7 @@ def test_infrastructure_failures_end_after_max_infra_retries(make_hierophant, ma
     make_contemplant(h, fail="infrastructure", delay_secs=0.1)
     (rid,) = submit(h)
     final = wait_status(h, rid, pb.UNFULFILLABLE)
-    assert final.execution_status == pb.UNEXECUTED
+    assert final.execution_status in (pb.UNEXECUTED, pb.EXECUTED)   # not the program's fault
     assert [r["outcome"] for r in history(h, rid)] == ["infrastructure"] * 3
     with client(h) as c:
         with pytest.raises(RequestUnfulfillable):

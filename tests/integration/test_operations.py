@@ -179,9 +179,9 @@ def test_retention_deletes_old_artifacts_requests_and_programs(make_hierophant):
                 return "NOT_FOUND" in str(getattr(e, "code", "")) or "unknown request" in str(e)
         wait_for(gone, timeout=30, what="retention to delete the finished request")
         wait_for(lambda: c.get_program(vk_hash(1)) is None, timeout=30, what="the idle program to go")
-        assert not (files / stdin_uri).exists()
+        wait_for(lambda: not (files / stdin_uri).exists(), what="the stdin file to be deleted")
         assert http("PUT", unused.artifact_presigned_url, stdin(1))[0] == 404
-        assert [p.name for p in files.iterdir() if p.is_file()] == []
+        wait_for(lambda: [p.name for p in files.iterdir() if p.is_file()] == [], what="every file to go")
         # the SDK re-registers a deleted program by itself
         assert c.register_program(vk_hash(1), vk(), elf()) is True
     assert "retention: deleted" in h.log()

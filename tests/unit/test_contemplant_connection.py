@@ -31,10 +31,11 @@ from contemplant.config import load_config
 from contemplant.service import Contemplant
 from network_lib import bincode
 from network_lib import worker_protocol as wp
+from tests.integration import sp1data
 
 TOKEN = "fake-worker-token"
-ELF = b"\x7fELF" + bytes(60)
-STDIN = b"\x00" * 16
+ELF = sp1data.elf()              # a real guest: the mock backend executes it
+STDIN = sp1data.stdin(5)
 VK_HASH = "0x" + b"".join(struct.pack(">I", w) for w in range(1, 9)).hex()
 VK = base64.b64encode(bytes(104)).decode()
 WAIT_SECS = 8
@@ -251,7 +252,8 @@ def test_register_heartbeat_and_job(tmp_path, fake, contemplant):
     assert body["jobs"][0]["request_id"] == job.request_id
     name, auth, proof = yield timeout(fake.puts.get())
     assert (name, auth) == ("proof", f"Bearer {TOKEN}")
-    bincode.inspect_proof(proof, mode=3, circuit_version="v6.1.0", expected_public_values=b"")
+    bincode.inspect_proof(proof, mode=3, circuit_version="v6.1.0",
+                          expected_public_values=sp1data.public_values(5))   # executed for real
     done = yield fake.next(wp.Completed)
     assert (done.request_id, done.attempt) == (job.request_id, 1)
     assert svc.jobs.table == {}

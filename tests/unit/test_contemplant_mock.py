@@ -14,6 +14,7 @@ from contemplant.config import ProverConfig
 from network_lib import bincode
 from network_lib.bincode import ProofFormatError
 from network_lib.versions import CIRCUIT_VERSIONS
+from network_lib.executor.pool import Verdict
 from network_lib.worker_protocol import Job
 
 VK_HASH = "0x" + b"".join(struct.pack(">I", w) for w in range(1, 9)).hex()
@@ -26,15 +27,33 @@ def job(mode=1, version="v6.1.0", vk=VK, vk_hash=VK_HASH) -> Job:
                proof_upload_url="http://x/proof", deadline=2**40, cycle_limit=10**9)
 
 
-def backend(**kw):
+PV = b"public values!"
+
+
+class FakeExecutions:
+    """Stands in for the process pool: every program "executes" to PV."""
+
+    def __init__(self, verdict=None):
+        self.verdict = verdict or Verdict(True, cycles=12, public_values=PV)
+        self.runs = []
+
+    def run(self, elf_path, elf_offset, stdin_path, cycle_limit, cap=None):
+        self.runs.append((elf_path.name, stdin_path.name, cycle_limit))
+        return defer.succeed(self.verdict)
+
+    def stop(self):
+        pass
+
+
+def backend(executions=None, **kw):
     prover = ProverConfig(backend="mock", delay_secs=2.0, slots=1, circuit_versions=CIRCUIT_VERSIONS,
                           fail="none")
     clock = task.Clock()
-    return MockBackend(dataclasses.replace(prover, **kw), clock), clock
+    return MockBackend(dataclasses.replace(prover, **kw), clock, executions or FakeExecutions()), clock
 
 
-def prove(j: Job, tmp_path, **kw):
-    b, clock = backend(**kw)
+def prove(j: Job, tmp_path, executions=None, **kw):
+    b, clock = backend(executions, **kw)
     events, results = [], []
     d = b.prove(j, tmp_path, lambda phase, percent=None, cycles=None: events.append((phase, percent)))
     d.addBoth(results.append)
@@ -50,7 +69,7 @@ def prove(j: Job, tmp_path, **kw):
 def test_each_mode_and_version_validates(tmp_path, mode, version):
     path, events = prove(job(mode, version), tmp_path)
     info = bincode.inspect_proof(path.read_bytes(), mode=mode, circuit_version=version,
-                                 expected_public_values=b"")
+                                 expected_public_values=PV)
     assert info.sp1_version == version
     assert [p for p, _ in events] == ["execute", "execute", "prove", "prove"]
     assert events[-1][1] == 90.0
@@ -99,3 +118,15 @@ def test_cancel(tmp_path):
     assert results[0].check(defer.CancelledError)
     assert not clock.getDelayedCalls()
     b.cancel(j)   # a second cancel is harmless
+
+
+def test_executes_the_job_inputs_with_its_cycle_limit(tmp_path):
+    executions = FakeExecutions()
+    prove(job(), tmp_path, executions)
+    assert executions.runs == [("program.elf", "stdin.bin", 10**9)]
+
+
+def test_a_failing_guest_is_a_program_failure(tmp_path):
+    executions = FakeExecutions(Verdict(False, cause=1, message="exit code 1"))
+    failure, _ = prove(job(), tmp_path, executions)
+    assert failure.value.kind == "program" and "exit code 1" in failure.value.message
