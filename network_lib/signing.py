@@ -7,6 +7,8 @@ Recovery uses libsecp256k1 through ``coincurve``; keccak comes from pycryptodome
 
 from __future__ import annotations
 
+from network_lib.hexutil import fixed_bytes
+
 from enum import IntEnum
 
 from Crypto.Hash import keccak
@@ -124,11 +126,7 @@ def address_hex(addr20: bytes) -> str:
 
 def parse_address(text: str) -> bytes:
     """20 raw bytes from ``0x``-prefixed (or bare) hex; the checksum is not enforced."""
-    h = text[2:] if text[:2] in ("0x", "0X") else text
     try:
-        b = bytes.fromhex(h)
-    except ValueError:
-        raise ValueError(f"invalid address {text!r}") from None
-    if len(b) != 20:
-        raise ValueError(f"invalid address {text!r}: {len(b)} bytes, expected 20")
-    return b
+        return fixed_bytes(text, 20, f"address {text!r}")
+    except ValueError as e:
+        raise ValueError(f"invalid address {text!r}: {e}") from None

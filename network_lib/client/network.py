@@ -15,6 +15,7 @@ from typing import Any, BinaryIO, Callable, Optional, TypeVar, Union
 import grpc
 
 from network_lib import bincode, protowire, signing
+from network_lib.hexutil import fixed_bytes
 from network_lib.client import artifacts, outcome
 from network_lib.client.artifacts import HttpClient, Payload
 from network_lib.client.errors import (
@@ -46,15 +47,7 @@ Data = Union[bytes, bytearray, memoryview, str, os.PathLike]  # bytes, or a file
 
 def _b32(value: bytes | str, what: str) -> bytes:
     """32 bytes from bytes or (0x-)hex; the SDK holds these as B256 (§5.2)."""
-    if isinstance(value, str):
-        h = value[2:] if value[:2] in ("0x", "0X") else value
-        try:
-            value = bytes.fromhex(h)
-        except ValueError:
-            raise ValueError(f"{what} is not hex: {h!r}") from None
-    if len(value) != 32:
-        raise ValueError(f"{what} must be 32 bytes, got {len(value)}")
-    return bytes(value)
+    return fixed_bytes(value, 32, what)
 
 
 def _parts(data: Data) -> list:

@@ -11,6 +11,8 @@ Each profile pins one SDK generation (sdk-network-contract.md §0 version table)
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass
 from enum import Enum
 
@@ -63,20 +65,8 @@ SDK_5_0 = Profile(
     hosted=False,
 )
 
-SDK_5_2 = Profile(
-    name="5.2",
-    body_v=VStyle.ETHEREUM,
-    artifact_v=VStyle.DOUBLE,
-    compress_uploads=False,
-    version="sp1-v5.0.0",
-    shared_channel=False,
-    retry_create_artifact=False,
-    cancelled_transient=False,
-    not_ready_transient=False,
-    outcome_order=OutcomeOrder.DEADLINE_FIRST,
-    private_stdin=False,
-    hosted=False,
-)
+# 5.2 signs like alloy (27/28 bodies, 54/55 create_artifact, §3.2); otherwise as 5.0.
+SDK_5_2 = dataclasses.replace(SDK_5_0, name="5.2", body_v=VStyle.ETHEREUM, artifact_v=VStyle.DOUBLE)
 
 SDK_6 = Profile(
     name="6.x",
