@@ -9,9 +9,18 @@ __all__ = ["Backend", "BackendFailure", "Capabilities", "build"]
 
 
 def build(prover: ProverConfig, index: int) -> Backend:
-    """The backend for one resolved `[[provers]]` table; ConfigError if it is not available."""
+    """The backend for one resolved `[[provers]]` table; ConfigError if it cannot run here."""
     if prover.backend == "mock":
         from contemplant.backends.mock import MockBackend
         return MockBackend(prover)
-    raise ConfigError(f"provers.{index}: backend {prover.backend!r} is not available yet "
-                      "in this version of the contemplant (only 'mock' is implemented)")
+    if prover.backend == "sp1-gpu":
+        from contemplant.backends.sp1_gpu import Sp1GpuBackend
+        return Sp1GpuBackend(prover)     # ConfigError: bad binary/version (exit 2)
+    if prover.backend == "moongate":
+        from contemplant.backends.moongate import MoongateBackend
+        return MoongateBackend(prover)
+    if prover.backend == "command":
+        from contemplant.backends.command import CommandBackend
+        return CommandBackend(prover)
+    raise ConfigError(f"provers.{index}: unknown backend {prover.backend!r} "
+                      "(mock, sp1-gpu, moongate, command)")

@@ -95,9 +95,11 @@ def test_environment_overrides(tmp_path):
     assert cfg.provers[0].circuit_versions == ("v6.1.0",)
 
 
-def test_only_mock_is_available(tmp_path):
-    cfg = load(tmp_path, 'worker_token = "t"\n[[provers]]\nbackend = "sp1-gpu"\nsp1_version = "6.4.0"\n')
-    with pytest.raises(ConfigError, match="not available yet"):
+def test_build_checks_what_a_backend_needs(tmp_path):
+    # sp1-gpu runs `<binary> --version` first: a missing binary stops start-up, naming it.
+    cfg = load(tmp_path, 'worker_token = "t"\n[[provers]]\nbackend = "sp1-gpu"\nsp1_version = "6.4.0"\n'
+                         f'binary = "{tmp_path}/no-such-server"\n')
+    with pytest.raises(ConfigError, match="no-such-server"):
         backends.build(cfg.provers[0], 0)
     assert backends.build(load(tmp_path, 'worker_token = "t"' + MOCK).provers[0], 0).capabilities.slots == 1
 
