@@ -133,6 +133,11 @@ mode = "none"
 [limits]
 max_artifact_bytes = {max_artifact_bytes}
 max_decompressed_bytes = {max_decompressed_bytes}
+
+[execution]
+# The benches register a placeholder ELF, not a runnable guest: executing it would end
+# their requests (and measure the executor, which bench/executor_bench.py does).
+enabled = false
 """)
         self.proc: subprocess.Popen | None = None
 

@@ -78,7 +78,7 @@ class ProverConfig:
     binary: str | None = _opt(_non_empty)
     gpus: tuple[int, ...] | None = _opt(_gpus)
     sp1_version: str | None = _opt(_non_empty)
-    launch: str | None = _opt(_non_empty)     # values are checked by the backend (later issues)
+    launch: str | None = _opt(_non_empty)     # values are checked by each backend
     socket_dir: str | None = _opt(_non_empty)
     # moongate
     image: str | None = _opt(_non_empty)

@@ -2,15 +2,14 @@
 (docs/worker-protocol.md "Identity"), and the work directories of jobs."""
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import IO
 
 from network_lib.config import ConfigError
+from network_lib.dirlock import lock_dir, write_pid
 
 log = logging.getLogger("contemplant.state")
 
@@ -19,37 +18,18 @@ class StateDir:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
-        self.lock = _lock(path)
+        self.lock = lock_dir(path, "state_dir", "contemplant")
         self.worker_id = _worker_id(path / "worker_id")
         self.jobs_dir = path / "jobs"
         _clear(self.jobs_dir)
 
     def write_pid(self) -> None:
         """Record the running pid in the lock file (after twistd may have daemonised)."""
-        self.lock.seek(0)
-        self.lock.truncate()
-        self.lock.write(str(os.getpid()))
-        self.lock.flush()
+        write_pid(self.lock)
 
     def release(self) -> None:
         if not self.lock.closed:
             self.lock.close()
-
-
-def _lock(path: Path) -> IO[str]:
-    f = open(path / "lock", "a+")
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        f.seek(0)
-        owner = f.read().strip() or "?"
-        f.close()
-        raise ConfigError(f"state_dir {path} is in use by another contemplant (pid {owner})") from None
-    f.seek(0)
-    f.truncate()
-    f.write(str(os.getpid()))
-    f.flush()
-    return f
 
 
 def _worker_id(path: Path) -> str:

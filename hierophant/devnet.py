@@ -8,7 +8,6 @@ sp1-sdk at it, and stops everything on Ctrl-C. Run it from the repository root (
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import subprocess
 import sys

@@ -14,7 +14,7 @@ from twisted.internet import defer
 
 from hierophant import errors
 from hierophant.artifacts import ArtifactIndex
-from hierophant.model import ArtifactKind, Fulfillment, Program, ProofRequest, now
+from hierophant.model import ArtifactKind, Program, ProofRequest, now
 from hierophant.programs import Nonces, Programs
 from hierophant.requests import RequestBook
 from network_lib import versions

@@ -6,9 +6,7 @@ stopping runs in reverse, so in-flight RPCs drain before the database closes.
 """
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 from pathlib import Path
 
 from twisted.application import service
@@ -30,7 +28,7 @@ from hierophant.web.site import build_site
 from hierophant.workers.http import JobFiles, StatusJson, history_limit, route_proof_upload
 from hierophant.workers.scheduler import Scheduler
 from hierophant.workers.ws import WorkerGate
-from network_lib.config import ConfigError
+from network_lib.dirlock import lock_dir
 from network_lib.logs import route_stdlib_logging
 
 log = logging.getLogger("hierophant")
@@ -58,7 +56,7 @@ class Hierophant(service.MultiService):
         self.serving = False
         data = Path(cfg.data_dir)
         data.mkdir(parents=True, exist_ok=True)
-        self._lock = _lock_data_dir(data)
+        self._lock = lock_dir(data, "data_dir", "hierophant")
         self.db = Database(data / "hierophant.sqlite3")
         snap = self.db.load()
         files = ArtifactFiles(data / "artifacts")
@@ -130,20 +128,6 @@ class Hierophant(service.MultiService):
         return super().stopService()
 
 
-def _lock_data_dir(data: Path):
-    f = open(data / "lock", "a+")
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        f.seek(0)
-        raise ConfigError(f"data_dir {data} is in use by another hierophant (pid {f.read().strip() or '?'})") from None
-    f.seek(0)
-    f.truncate()
-    f.write(str(os.getpid()))
-    f.flush()
-    return f
-
-
 def _tls_pair(cfg: HierophantConfig) -> tuple[bytes, bytes] | None:
     if not cfg.tls.cert:
         return None
@@ -152,7 +136,6 @@ def _tls_pair(cfg: HierophantConfig) -> tuple[bytes, bytes] | None:
 
 def _web_server(cfg: HierophantConfig, site):
     if cfg.tls.cert:
-        from OpenSSL import crypto  # noqa: F401  (pyOpenSSL via twisted[tls])
         pem = Path(cfg.tls.key).read_bytes() + b"\n" + Path(cfg.tls.cert).read_bytes()
         options = ssl.PrivateCertificate.loadPEM(pem).options()
         return SSLServer(cfg.http_port, site, options, interface=cfg.bind_address)

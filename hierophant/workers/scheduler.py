@@ -522,13 +522,16 @@ class Scheduler:
         self._release(r)
         self._record(r, w, "fulfilled")
         r.worker_id, r.job_token, r.assigned_at = None, None, None
-        yield self.book.fulfill(r, artifact.id)
+        fulfilled = self.book.fulfill(r, artifact.id)
         if w is not None:
             w.completed += 1
             w.record_time(r.mode, self.clock.seconds() - started)
+        # The freed slot's next assignment joins the same group commit as this fulfilment,
+        # so the worker gets its next job as it gets this 200 (writes commit in order).
+        self.dispatch()
+        yield fulfilled
         log.info("request %s fulfilled by %s (%d bytes, attempt %d)", _rid(r.request_id),
                  w.name if w else "?", result.size, r.attempt)
-        self.dispatch()
         return Outcome(200, "proof accepted")
 
     # -- views ------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from network_lib.mockproof import mock_proof
 from network_lib.proto import network_pb2 as pb
 from tests.integration.harness import REPO
 from tests.integration.sp1data import public_values, vk, vk_hash
-from tests.integration.test_contemplants import FAST, client, history, status, submit, wait_status
+from tests.integration.test_contemplants import FAST, client, history, submit, wait_status
 from tests.integration.test_durability import wait_for
 
 # Writes a valid mock proof (the test guest commits its first input as public values) and a

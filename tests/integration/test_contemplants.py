@@ -73,7 +73,7 @@ def test_killed_contemplant_job_goes_to_another_at_no_attempt_cost(make_hieropha
     slow = make_contemplant(h, "slow", delay_secs=120)
     (rid,) = submit(h)
     wait_status(h, rid, pb.ASSIGNED)
-    fast = make_contemplant(h, "fast", delay_secs=0.2)
+    make_contemplant(h, "fast", delay_secs=0.2)
     slow.kill9()
     wait_status(h, rid, pb.FULFILLED)
     records = history(h, rid)

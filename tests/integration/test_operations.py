@@ -5,7 +5,6 @@ import datetime
 import ipaddress
 import signal
 import ssl
-import time
 import urllib.request
 
 import grpc

@@ -11,7 +11,6 @@ import pytest
 import zstandard
 
 from network_lib.client import NetworkClient
-from network_lib.client.errors import RpcError
 from network_lib.proto import artifact_pb2, network_pb2 as pb, network_pb2_grpc
 from tests.integration.sp1data import ADDR0, KEY0, U64_MAX, elf, stdin, vk, vk_hash
 

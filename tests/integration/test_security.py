@@ -12,7 +12,7 @@ import zstandard
 
 from network_lib import signing
 from network_lib.client import NetworkClient
-from network_lib.client.errors import HttpStatusError, RpcError
+from network_lib.client.errors import RpcError
 from network_lib.proto import artifact_pb2, artifact_pb2_grpc, network_pb2 as pb, network_pb2_grpc
 from network_lib.protowire import encode_signed_envelope
 from tests.integration.sp1data import ADDR0, ADDR1, KEY0, KEY1, elf, stdin, vk, vk_hash

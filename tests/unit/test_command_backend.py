@@ -3,9 +3,6 @@ lines, exit statuses, and real child processes (success, failures, cancel kills 
 from __future__ import annotations
 
 import base64
-import json
-import os
-import signal
 import sys
 import textwrap
 from pathlib import Path

@@ -1,7 +1,6 @@
 """The committed protobuf modules are exactly what proto/*.proto generates."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
