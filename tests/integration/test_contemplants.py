@@ -217,3 +217,19 @@ def test_contemplants_endpoint_shows_slots_and_progress(make_hierophant, make_co
     assert busy["request_id"] == "0x" + rid.hex() and busy["proof_mode"] == "CORE"
     wait_for(lambda: any(s["phase"] not in (None, "assigned") for s in c.listed()["slots"]),
              what="progress to reach the hierophant")
+
+
+def test_job_nobody_reclaims_after_a_restart_returns_to_the_queue(make_hierophant, make_contemplant):
+    h = make_hierophant(scheduler={**FAST, "reattach_grace_secs": 2})
+    gone = make_contemplant(h, "gone", delay_secs=120)
+    (rid,) = submit(h)
+    wait_status(h, rid, pb.ASSIGNED)
+    h.kill9()
+    gone.kill9()                      # its worker never comes back
+    h.start()
+    assert status(h, rid).fulfillment_status == pb.ASSIGNED      # waiting for its worker
+    make_contemplant(h, "new", delay_secs=0.2)
+    wait_status(h, rid, pb.FULFILLED, timeout=30)
+    records = history(h, rid)
+    assert [(r["outcome"], r["worker_name"]) for r in records] == [("fulfilled", "new"), ("lost", "")]
+    assert "no worker reclaimed it after the restart" in records[1]["detail"]
