@@ -4,7 +4,9 @@ Every new request is executed in the process pool while its first attempt is dis
 never in front of it. A guest failure (panic, cycle limit, bad syscall) ends the request
 UNFULFILLABLE + UNEXECUTABLE and cancels the running attempt; success records the cycles
 and the public values (hash in status and details; the values themselves check the proof),
-and tells the worker `total_cycles`. Programs above `[execution] max_cycles` get no verdict.
+and tells the worker `total_cycles`. A verdict that arrives after the request was given up
+(its attempts spent first) is still recorded. Programs above `[execution] max_cycles` get no
+verdict.
 """
 from __future__ import annotations
 
@@ -56,8 +58,8 @@ class Executions:
 
     @defer.inlineCallbacks
     def _verdict(self, v: Verdict, r: ProofRequest):
-        if self.book.get(r.request_id) is not r or r.fulfillment == Fulfillment.UNFULFILLABLE:
-            return
+        if self.book.get(r.request_id) is not r:
+            return      # forgotten by retention meanwhile
         if v.no_verdict:
             log.info("request %s: execution stopped at %d cycles with no verdict", _rid(r), v.cycles)
             r.extra["execution_no_verdict"] = True
@@ -73,6 +75,9 @@ class Executions:
             else:
                 yield self.book.update(r, cycles=v.cycles, public_values_hash=pv_hash)
             self.on_executed(r)
+        elif r.fulfillment == Fulfillment.UNFULFILLABLE:
+            # Given up already (attempts spent first): the verdict still says why.
+            yield self.book.update(r, execution=Execution.UNEXECUTABLE, execute_fail_cause=v.cause or 0)
         elif r.fulfillment != Fulfillment.FULFILLED:
             # Only our own execution declares a program UNEXECUTABLE (DESIGN.md).
             yield self.book.give_up(r, f"the program failed: {v.message}", unexecutable=True,
