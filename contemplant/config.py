@@ -67,8 +67,7 @@ def _opt(check=None) -> Any:
 @dataclass(frozen=True)
 class ProverConfig:
     """One `[[provers]]` table; only the keys of `backend` may be set (BACKEND_KEYS)."""
-    backend: str = dataclasses.field(default=None, metadata={
-        "required": True, "check": c.one_of(*BACKEND_KEYS)})
+    backend: str = c.required(c.one_of(*BACKEND_KEYS))
     # mock
     delay_secs: float | None = _opt(c.non_negative)
     slots: int | None = _opt(c.positive)
@@ -92,8 +91,7 @@ class ProverConfig:
 class ContemplantConfig:
     hierophant_ws_address: str = dataclasses.field(
         default="ws://127.0.0.1:9010/ws", metadata=c.check(_ws_url))
-    worker_token: str = dataclasses.field(
-        default=None, metadata={"required": True, "check": _non_empty})
+    worker_token: str = c.required(_non_empty)
     name: str | None = _opt(_non_empty)        # None: a random name from names.txt
     state_dir: str = "var/contemplant"
     http_port: int = dataclasses.field(default=9011, metadata=c.check(c.port))

@@ -73,9 +73,6 @@ class ArtifactIndex:
         self._by_upload = {a.upload_token: a for a in artifacts if a.upload_token}
         self._by_download = {a.download_token: a for a in artifacts if a.download_token}
 
-    def __len__(self) -> int:
-        return len(self._by_id)
-
     def all(self) -> list[Artifact]:
         return list(self._by_id.values())
 

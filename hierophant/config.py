@@ -82,8 +82,7 @@ class HierophantConfig:
     bind_address: str = "127.0.0.1"
     public_url: str = dataclasses.field(default="http://127.0.0.1:9010", metadata=c.check(_url))
     data_dir: str = "var/hierophant"
-    worker_token: str = dataclasses.field(
-        default=None, metadata={"required": True, "check": lambda v: None if v else "must not be empty"})
+    worker_token: str = c.required(lambda v: None if v else "must not be empty")
     admin_token: str | None = None
     log_level: str = dataclasses.field(default="info", metadata=c.check(c.one_of("debug", "info", "warn", "error")))
     grpc_threads: int = dataclasses.field(default=32, metadata=c.check(c.positive))

@@ -23,11 +23,6 @@ def precondition(message: str) -> RpcError:
     return RpcError(grpc.StatusCode.FAILED_PRECONDITION, message)
 
 
-def unavailable(message: str) -> RpcError:
-    # The SDK retries UNAVAILABLE (sdk-network-contract.md §6.3).
-    return RpcError(grpc.StatusCode.UNAVAILABLE, message)
-
-
 def aborted(message: str) -> RpcError:
     # ABORTED makes the SDK re-fetch its nonce and re-sign (§3.3).
     return RpcError(grpc.StatusCode.ABORTED, message)

@@ -56,9 +56,6 @@ class RequestBook:
         r = self._by_key.get(key)
         return r if r is not None and r.fulfillment != Fulfillment.UNFULFILLABLE else None
 
-    def __len__(self) -> int:
-        return len(self._requests)
-
     # -- writing --------------------------------------------------------------------
     @defer.inlineCallbacks
     def add(self, r: ProofRequest, nonces: dict[bytes, int] | None = None, also: Iterable = ()):
@@ -82,14 +79,8 @@ class RequestBook:
                 fn(r)
         return r
 
-    # -- the scheduler's interface: queued -> assigned -> fulfilled / failed ------------------
-    def mark_assigned(self, r: ProofRequest) -> defer.Deferred:
-        return self.update(r, fulfillment=Fulfillment.ASSIGNED)
-
-    def mark_queued(self, r: ProofRequest) -> defer.Deferred:
-        """Back to the queue under the same request id (a worker vanished)."""
-        return self.update(r, fulfillment=Fulfillment.REQUESTED)
-
+    # -- the scheduler's interface (hierophant/workers/scheduler.py): `update` moves a request
+    # between REQUESTED and ASSIGNED with its attempt fields; these two end it. -----------------
     def fulfill(self, r: ProofRequest, proof_artifact: str) -> defer.Deferred:
         # Never FULFILLED with UNEXECUTABLE (§9 item 14).
         return self.update(r, fulfillment=Fulfillment.FULFILLED, execution=Execution.EXECUTED,

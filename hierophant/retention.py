@@ -48,19 +48,24 @@ class Retention:
     def _sweep(self):
         t = now()
         proof_cut, input_cut = t - self.proof_secs, t - self.input_secs
-        old_requests = [r for r in self.book.all() if r.terminal and r.updated_at < proof_cut]
-        kept_requests = [r for r in self.book.all() if r not in old_requests]
+        old_requests, kept_requests = [], []
+        for r in self.book.all():
+            (old_requests if r.terminal and r.updated_at < proof_cut else kept_requests).append(r)
         live = [r for r in kept_requests if not r.terminal]
-        old_programs = [p for p in self.programs.all()
-                        if p.last_used < input_cut and all(r.vk_hash != p.vk_hash for r in live)]
+        live_programs = {r.vk_hash for r in live}
+        old_programs, kept_programs = [], []
+        for p in self.programs.all():
+            (old_programs if p.last_used < input_cut and p.vk_hash not in live_programs
+             else kept_programs).append(p)
         in_use = {r.stdin_artifact for r in live} | {r.program_artifact for r in live}
         in_use |= {r.proof_artifact for r in kept_requests if r.proof_artifact}
-        in_use |= {p.artifact_id for p in self.programs.all() if p not in old_programs}
+        in_use |= {p.artifact_id for p in kept_programs}
         doomed = [a for a in self.artifacts.all() if a.id not in in_use and self._expired(a, input_cut, proof_cut)]
         yield self.book.forget(old_requests)
-        for p in old_programs:
-            yield self.artifacts.db.write(delete=[p])
-            self.programs.remove(p)
+        if old_programs:
+            yield self.artifacts.db.write(delete=old_programs)
+            for p in old_programs:
+                self.programs.remove(p)
         yield self.artifacts.delete(doomed)
         yield self._prune_history(proof_cut)
         return (len(old_requests), len(doomed), len(old_programs))

@@ -26,9 +26,12 @@ def check(fn: Callable[[Any], str | None]) -> dict[str, Any]:
     return {"check": fn}
 
 
-def required() -> Any:
+def required(check_fn: Callable[[Any], str | None] | None = None) -> Any:
     """A field with no default that must be present in the file or the environment."""
-    return dataclasses.field(default=None, metadata={"required": True})
+    metadata: dict[str, Any] = {"required": True}
+    if check_fn is not None:
+        metadata["check"] = check_fn
+    return dataclasses.field(default=None, metadata=metadata)
 
 
 def load(cls: type[T], path: str | Path | None, env_prefix: str,

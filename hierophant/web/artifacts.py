@@ -1,6 +1,7 @@
 """HTTP resources for artifacts: presigned uploads and public proof downloads (§4)."""
 from __future__ import annotations
 
+from twisted.internet import defer
 from twisted.python import log as tlog
 from twisted.web import resource, server
 
@@ -22,16 +23,20 @@ class UploadTarget(resource.Resource):
     def render_PUT(self, request: HierophantRequest):
         if request.body_spool is None:  # a body routed elsewhere cannot reach here
             return text(request, 404, "unknown upload URL")
-        d = self.uploads.complete(request.body_key, request.body_spool)
-        d.addCallback(lambda o: answer(request, o))
-        d.addErrback(lambda f: (tlog.err(f, "upload failed"),
-                                answer(request, Outcome(500, "internal error storing the upload"))))
-        return server.NOT_DONE_YET
+        return answer_later(request, self.uploads.complete(request.body_key, request.body_spool), "the upload")
 
     render_POST = render_PUT
 
     def render_GET(self, request):
         return text(request, 405, "upload URLs accept PUT only")
+
+
+def answer_later(request: server.Request, outcome: defer.Deferred, what: str):
+    """Answer with the Outcome `outcome` fires with (500 if it fails); NOT_DONE_YET."""
+    outcome.addCallback(lambda o: answer(request, o))
+    outcome.addErrback(lambda f: (tlog.err(f, f"storing {what} failed"),
+                                  answer(request, Outcome(500, f"internal error storing {what}"))))
+    return server.NOT_DONE_YET
 
 
 def answer(request: server.Request, outcome: Outcome) -> None:

@@ -144,7 +144,6 @@ class Spool:
         self.wire_bytes = 0
         self.error: SpoolError | None = None
         self._done: defer.Deferred = defer.Deferred()
-        self._result: SpoolResult | SpoolError | None = None
         self._started = False
         self._dedicated = False
 

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import ipaddress
 
-from twisted.python import log as tlog
-from twisted.web import resource, server
+from twisted.web import resource
 
 from hierophant.uploads import Outcome
-from hierophant.web.artifacts import answer
+from hierophant.web.artifacts import answer_later
 from hierophant.web.files import serve_file
 from hierophant.web.util import json_body, text
 from hierophant.workers.scheduler import Scheduler
@@ -43,11 +42,7 @@ class JobFiles(resource.Resource):
         parts = self._parts(request)
         if spool is None or parts is None or parts[1] != "proof":
             return text(request, 404, "proofs are uploaded to /jobs/<token>/proof")
-        d = self.scheduler.accept_proof(parts[0], spool)
-        d.addCallback(lambda o: answer(request, o))
-        d.addErrback(lambda f: (tlog.err(f, "proof upload failed"),
-                                answer(request, Outcome(500, "internal error storing the proof"))))
-        return server.NOT_DONE_YET
+        return answer_later(request, self.scheduler.accept_proof(parts[0], spool), "the proof")
 
 
 def route_proof_upload(scheduler: Scheduler, worker_token: str):

@@ -115,9 +115,6 @@ class Scheduler:
         self._warn_if_unservable(r)
         self.dispatch()
 
-    def queued(self) -> int:
-        return sum(1 for r in self.book.live() if r.fulfillment == Fulfillment.REQUESTED)
-
     def _head(self, key: tuple[int, str]) -> ProofRequest | None:
         heap = self._queues.get(key)
         while heap:
