@@ -6,7 +6,8 @@ from twisted.python import log as tlog
 from twisted.web import resource, server
 
 from hierophant.artifacts import ArtifactIndex
-from hierophant.uploads import Outcome, Uploads
+from hierophant.spool import Outcome
+from hierophant.uploads import Uploads
 from hierophant.web.files import serve_file
 from hierophant.web.request import HierophantRequest
 from hierophant.web.util import text
