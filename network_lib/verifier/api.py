@@ -13,7 +13,7 @@ on the reactor.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from network_lib import versions
 from network_lib.bincode import BincodeError, Reader
@@ -21,9 +21,19 @@ from network_lib.hexutil import fixed_bytes
 from network_lib.verifier import groth16, plonk
 from network_lib.verifier.backends import Backend, get_backend
 from network_lib.verifier.inputs import (
-    nonce_element, parse_decimal, pv_digests, vkey_readings,
+    nonce_element,
+    parse_decimal,
+    pv_digests,
+    vkey_readings,
 )
-from network_lib.verifier.keys import GROTH16, PLONK, CircuitKey, all_keys, circuit_key, key_for_prefix
+from network_lib.verifier.keys import (
+    GROTH16,
+    PLONK,
+    CircuitKey,
+    all_keys,
+    circuit_key,
+    key_for_prefix,
+)
 from network_lib.verifier.report import Report, VerificationFailed
 
 _SNARK_TAGS = {2: PLONK, 3: GROTH16}  # SP1Proof enum (prover-backends.md §3.3)
@@ -44,7 +54,7 @@ def _bytes(value: bytes | str, what: str) -> bytes:
     return bytes(value)
 
 
-def _split(proof: bytes) -> tuple[CircuitKey, Optional[tuple[int, int, int]], bytes]:
+def _split(proof: bytes) -> tuple[CircuitKey, tuple[int, int, int] | None, bytes]:
     """Issue 10 "On-chain bytes": prefix(4) ‖ body (v5); prefix ‖ exit ‖ root ‖ nonce ‖ body (v6)."""
     if len(proof) < 4:
         raise VerificationFailed("format", f"proof is {len(proof)} bytes, shorter than its prefix")
@@ -61,7 +71,7 @@ def _split(proof: bytes) -> tuple[CircuitKey, Optional[tuple[int, int, int]], by
     return ckey, meta, proof[4 + _META_LEN:]
 
 
-def _check_meta(ckey: CircuitKey, meta, nonce: Optional[int]) -> None:
+def _check_meta(ckey: CircuitKey, meta, nonce: int | None) -> None:
     if meta is None:
         return
     exit_code, root, proof_nonce = meta
@@ -96,7 +106,7 @@ def _report(fn, *args, **kwargs) -> Report:
 
 def verify_onchain(
     vkey: bytes | str, public_values: bytes | str, proof: bytes | str, *,
-    nonce: Optional[Sequence[int]] = None, backend: Optional[Backend] = None,
+    nonce: Sequence[int] | None = None, backend: Backend | None = None,
 ) -> Report:
     """Verify the on-chain form. ``nonce`` (four u32 words) is checked when given."""
     return _report(_onchain, vkey, public_values, proof, nonce, backend or get_backend())
@@ -163,8 +173,8 @@ def _read_snark(data: bytes):
 
 
 def verify_proof_file(
-    data: bytes, vk_hash: bytes | str, *, nonce: Optional[Sequence[int]] = None,
-    expected_public_values: Optional[bytes] = None, backend: Optional[Backend] = None,
+    data: bytes, vk_hash: bytes | str, *, nonce: Sequence[int] | None = None,
+    expected_public_values: bytes | None = None, backend: Backend | None = None,
 ) -> Report:
     """Verify a bincode proof file for the program ``vk_hash`` (either reading, see
     :func:`~network_lib.verifier.inputs.vkey_readings`). ``nonce`` and
@@ -181,13 +191,13 @@ def _file(known: dict, data, vk_hash, nonce, expected_pv, backend) -> Report:
         raise VerificationFailed("input", str(e)) from None
     mode, strings, encoded_hex, vkey_hash, pv, version = _read_snark(data)
     known.update(mode=mode, circuit_version=version)
+    if not encoded_hex:
+        raise VerificationFailed("format", "encoded_proof is empty: a mock proof proves nothing")
     ckey = circuit_key(version, mode)
     if vkey_hash != ckey.vkey_hash:
         raise VerificationFailed(
             "prefix", f"the proof's {mode}_vkey_hash {vkey_hash.hex()} is not SP1 {version}'s "
             f"{mode} key ({ckey.vkey_hash.hex()})")
-    if not encoded_hex:
-        raise VerificationFailed("format", "encoded_proof is empty: a mock proof proves nothing")
     try:
         encoded = bytes.fromhex(encoded_hex)
         inputs = [parse_decimal(s, f"public_inputs[{i}]") for i, s in enumerate(strings)]

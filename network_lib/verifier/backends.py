@@ -14,9 +14,10 @@ its own); nothing here touches the reactor.
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
-from network_lib.verifier.curve import R, G1Point, G2Point, g1_bytes, g2_bytes
+from network_lib.verifier.curve import G1Point, G2Point, R, g1_bytes, g2_bytes
 
 
 class Backend(Protocol):
@@ -65,7 +66,7 @@ class RevmBackend:
     def _call(self, to: str, data: bytes, want: int) -> bytes:
         try:
             out = bytes(self._evm.message_call(caller=self._CALLER, to=to, calldata=data))
-        except Exception as e:  # pyrevm raises a bare RuntimeError for a failed call
+        except Exception as e:  # noqa: BLE001 - pyrevm raises bare errors for a failed call
             raise BackendError(f"precompile {to[-2:]} refused its input: {e}") from None
         if len(out) != want:
             raise BackendError(f"precompile {to[-2:]} refused its input")

@@ -10,16 +10,14 @@ Representation: a G1 point is ``(x, y)``; a G2 point is ``((x0, x1), (y0, y1))``
 
 from __future__ import annotations
 
-from typing import Optional
-
 # The curve gnark, SP1 and Ethereum (EIP-196/197) use: y² = x³ + 3 over this field.
 P = 0x30644E72E131A029B85045B68181585D97816A916871CA8D3C208C16D87CFD47
 # Order of G1/G2 and modulus of the scalar field Fr.
 R = 0x30644E72E131A029B85045B68181585D2833E84879B9709143E1F593F0000001
 
-G1Point = Optional[tuple[int, int]]
+G1Point = tuple[int, int] | None
 Fp2 = tuple[int, int]
-G2Point = Optional[tuple[Fp2, Fp2]]
+G2Point = tuple[Fp2, Fp2] | None
 
 _HALF_P = (P - 1) // 2
 # gnark-crypto ecc/bn254/marshal.go: the top two bits of a compressed point's first byte.
@@ -53,12 +51,12 @@ def f2_inv(a: Fp2) -> Fp2:
 B2: Fp2 = f2_mul((3, 0), f2_inv((9, 1)))
 
 
-def _fp_sqrt(a: int) -> Optional[int]:
+def _fp_sqrt(a: int) -> int | None:
     r = pow(a, (P + 1) // 4, P)  # P ≡ 3 mod 4
     return r if r * r % P == a % P else None
 
 
-def _fp2_sqrt(a: Fp2) -> Optional[Fp2]:
+def _fp2_sqrt(a: Fp2) -> Fp2 | None:
     """A square root in Fp2 (the 'complex method'), or None when ``a`` is not a square."""
     a0, a1 = a[0] % P, a[1] % P
     if a1 == 0:

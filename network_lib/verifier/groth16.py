@@ -5,7 +5,7 @@ Pure computation on the calling thread (a process-pool worker in the hierophant)
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from network_lib.verifier.backends import Backend, g1_msm
 from network_lib.verifier.curve import g1_neg, g1_uncompressed, g2_uncompressed

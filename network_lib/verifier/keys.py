@@ -11,12 +11,11 @@ from __future__ import annotations
 import hashlib
 import struct
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
-from typing import Optional, Union
 
 from network_lib import versions
-from network_lib.verifier.curve import R, G1Point, G2Point, g1_compressed, g2_compressed
+from network_lib.verifier.curve import G1Point, G2Point, R, g1_compressed, g2_compressed
 
 GROTH16 = "groth16"
 PLONK = "plonk"
@@ -71,14 +70,14 @@ class CircuitKey:
     circuit_version: str
     mode: str
     vkey_hash: bytes
-    key: Union[Groth16Key, PlonkKey]
+    key: Groth16Key | PlonkKey
 
     @property
     def prefix(self) -> bytes:
         return self.vkey_hash[:4]
 
     @property
-    def vk_root(self) -> Optional[int]:
+    def vk_root(self) -> int | None:
         return VK_ROOTS.get(self.circuit_version)
 
     @property
@@ -153,7 +152,7 @@ def vk_file(circuit_version: str, mode: str) -> bytes:
     return ref.read_bytes()
 
 
-@lru_cache(maxsize=None)
+@cache
 def circuit_key(circuit_version: str, mode: str) -> CircuitKey:
     data = vk_file(circuit_version, mode)
     key = parse_groth16(data) if mode == GROTH16 else parse_plonk(data)
@@ -164,6 +163,6 @@ def all_keys() -> tuple[CircuitKey, ...]:
     return tuple(circuit_key(v, m) for v in versions.CIRCUIT_VERSIONS for m in (GROTH16, PLONK))
 
 
-def key_for_prefix(prefix: bytes) -> Optional[CircuitKey]:
+def key_for_prefix(prefix: bytes) -> CircuitKey | None:
     """The key whose sha256 starts with these 4 bytes, or None."""
     return next((k for k in all_keys() if k.prefix == bytes(prefix)), None)

@@ -10,10 +10,10 @@ mod r. Pure computation on the calling thread (a process-pool worker in the hier
 from __future__ import annotations
 
 import hashlib
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from network_lib.verifier.backends import Backend, g1_msm
-from network_lib.verifier.curve import R, G1Point, g1_bytes, g1_neg, g1_uncompressed
+from network_lib.verifier.curve import G1Point, R, g1_bytes, g1_neg, g1_uncompressed
 from network_lib.verifier.keys import PlonkKey
 from network_lib.verifier.report import VerificationFailed
 
@@ -44,7 +44,7 @@ class Transcript:
     def __init__(self, names: Sequence[str]) -> None:
         self._bindings: dict[str, list[bytes]] = {n: [] for n in names}
         self._order = list(names)
-        self._previous: Optional[bytes] = None
+        self._previous: bytes | None = None
 
     def bind(self, name: str, data: bytes) -> None:
         self._bindings[name].append(data)

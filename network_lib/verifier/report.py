@@ -6,7 +6,6 @@ Owned by :mod:`network_lib.verifier`; immutable, safe to pickle across the proce
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Optional
 
 # What a failed check is called in ``Report.check`` (stable: logs, tests and the
 # hierophant's retry rules key on it).
@@ -22,11 +21,11 @@ class Report:
     the proof carries when it is known."""
 
     valid: bool
-    mode: Optional[str]
-    circuit_version: Optional[str]
+    mode: str | None
+    circuit_version: str | None
     reason: str
-    check: Optional[str] = None
-    proof_vkey: Optional[str] = None
+    check: str | None = None
+    proof_vkey: str | None = None
 
     def to_json(self) -> dict:
         return asdict(self)
