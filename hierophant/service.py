@@ -27,6 +27,7 @@ from hierophant.uploads import Uploads
 from hierophant.web.site import build_site
 from hierophant.workers.http import JobFiles, StatusJson, history_limit, route_proof_upload
 from hierophant.workers.scheduler import Scheduler
+from hierophant.workers.verification import ProofChecker
 from hierophant.workers.ws import WorkerGate
 from network_lib.dirlock import lock_dir
 from network_lib.logs import route_stdlib_logging
@@ -71,7 +72,8 @@ class Hierophant(service.MultiService):
         self.uploads = Uploads(self.artifacts, cfg.limits.max_artifact_bytes, cfg.limits.max_decompressed_bytes)
         self.scheduler = Scheduler(cfg.scheduler, self.requests, self.artifacts, self.programs, self.db,
                                    cfg.public_base, execution_enabled=cfg.execution.enabled,
-                                   history=snap.history, dead=snap.dead_workers)
+                                   history=snap.history, dead=snap.dead_workers,
+                                   checker=ProofChecker(cfg.verification))
         self.executions = Executions(cfg.execution, self.requests, self.artifacts, self.scheduler.executed)
         self.retention = Retention(self.requests, self.artifacts, self.programs,
                                    cfg.retention.proof_days, cfg.retention.input_days, self.scheduler.history)
@@ -123,6 +125,7 @@ class Hierophant(service.MultiService):
     def stopService(self):
         self.serving = False
         self.executions.stop()
+        self.scheduler.checker.stop()
         self.scheduler.stop()
         self.requests.stop()
         return super().stopService()

@@ -27,6 +27,7 @@ from hierophant.uploads import Outcome
 from hierophant.web.spool import Spool, SpoolError
 from hierophant.workers.acceptance import check_proof_file
 from hierophant.workers.registry import Assignment, Connection, Worker
+from hierophant.workers.verification import STRUCTURE, ProofCheck, ProofChecker
 from network_lib import versions
 from network_lib import worker_protocol as wp
 
@@ -59,9 +60,11 @@ def _parse_rid(text: str) -> bytes | None:
 class Scheduler:
     def __init__(self, cfg: SchedulerConfig, book: RequestBook, artifacts: ArtifactIndex,
                  programs: Programs, db: Database, public_base: str, execution_enabled: bool,
-                 history: list[ProofRecord] = (), dead: list[DeadWorker] = (), clock=None) -> None:
+                 history: list[ProofRecord] = (), dead: list[DeadWorker] = (), clock=None,
+                 checker: ProofChecker | None = None) -> None:
         from twisted.internet import reactor
         self.cfg = cfg
+        self.checker = checker      # None: structure checks only, in a thread
         self.book, self.artifacts, self.programs, self.db = book, artifacts, programs, db
         self.public_base = public_base
         self.execution_enabled = execution_enabled
@@ -171,7 +174,8 @@ class Scheduler:
             head = self._head(key)
             if head is None:
                 continue
-            servers = [w for w in free if w.serves(*key)]
+            avoid = head.extra.get("avoid_worker")    # a vkey-mismatch retry: another worker
+            servers = [w for w in free if w.serves(*key) and w.worker_id != avoid]
             if servers and (best is None or (head.deadline, head.created_at) < (best[0].deadline, best[0].created_at)):
                 best = (head, servers)
         if best is None:
@@ -499,11 +503,20 @@ class Scheduler:
         w = self.workers.get(r.worker_id)
         expected_pv = r.extra.get("public_values")
         expected_pv = bytes.fromhex(expected_pv) if isinstance(expected_pv, str) else None
-        problem = yield threads.deferToThread(check_proof_file, result.path, r.mode, r.circuit_version, expected_pv)
+        try:
+            check = yield self._check(r, result.path, expected_pv)
+        except Exception:  # noqa: BLE001 - the checker itself failed: not the worker's fault
+            log.failure("checking the proof of %s failed inside the hierophant", None, _rid(r.request_id))
+            yield threads.deferToThread(result.path.unlink, missing_ok=True)
+            return Outcome(503, "the hierophant could not check the proof; upload it again")
+        problem = check.problem
         if self.job(r.job_token or "") is not r:
             problem = problem or "the attempt was superseded while its proof was being checked"
             yield threads.deferToThread(result.path.unlink, missing_ok=True)
             return Outcome(409, problem)
+        if check.foreign_vkey:
+            yield threads.deferToThread(result.path.unlink, missing_ok=True)
+            return (yield self._foreign_vkey(r, w, check))
         if problem:
             yield threads.deferToThread(result.path.unlink, missing_ok=True)
             log.warning("request %s attempt %d: bad proof from %s: %s", _rid(r.request_id), r.attempt,
@@ -517,8 +530,9 @@ class Scheduler:
         yield self.artifacts.store_file(artifact, result.path, result.size, result.wire_sha256)
         started = r.assigned_at or self.clock.seconds()
         self._release(r)
-        self._record(r, w, "fulfilled")
+        self._record(r, w, "fulfilled", f"{check.how}{': ' + check.detail if check.detail else ''}")
         r.worker_id, r.job_token, r.assigned_at = None, None, None
+        r.extra["proof_check"] = check.how
         fulfilled = self.book.fulfill(r, artifact.id)
         if w is not None:
             w.completed += 1
@@ -527,9 +541,41 @@ class Scheduler:
         # so the worker gets its next job as it gets this 200 (writes commit in order).
         self.dispatch()
         yield fulfilled
-        log.info("request %s fulfilled by %s (%d bytes, attempt %d)", _rid(r.request_id),
-                 w.name if w else "?", result.size, r.attempt)
+        log.info("request %s fulfilled by %s (%d bytes, attempt %d, proof checked: %s%s)", _rid(r.request_id),
+                 w.name if w else "?", result.size, r.attempt, check.how,
+                 f", {check.detail}" if check.detail else "")
         return Outcome(200, "proof accepted")
+
+    def _check(self, r: ProofRequest, path: Path, expected_pv: bytes | None) -> defer.Deferred:
+        """Deferred[ProofCheck] (hierophant/workers/verification.py)."""
+        if self.checker is None:
+            d = threads.deferToThread(check_proof_file, path, r.mode, r.circuit_version, expected_pv)
+            return d.addCallback(lambda p: ProofCheck(None, p) if p else ProofCheck(STRUCTURE))
+        program = self.programs.get(r.vk_hash)
+        return self.checker.check(path, r.mode, r.circuit_version, r.vk_hash,
+                                  program.vk if program and program.vk else b"", (0, 0, 0, 0), expected_pv)
+
+    @defer.inlineCallbacks
+    def _foreign_vkey(self, r: ProofRequest, w: Worker | None, check: ProofCheck):
+        """A proof that verifies, but for another program's vkey: maybe the client's vk hash
+        is wrong, not the worker. Retry once on another worker, no strike (issue 10)."""
+        reason = (f"the vk hash 0x{r.vk_hash.hex()} does not match the program: the proof "
+                  f"verifies for program vkey {check.foreign_vkey}")
+        again = r.extra.get("foreign_vkey") == check.foreign_vkey
+        others = [x for x in self.workers.values()
+                  if x.connected and x is not w and x.serves(r.mode, r.circuit_version)]
+        log.warning("request %s attempt %d from %s: %s", _rid(r.request_id), r.attempt,
+                    w.name if w else r.worker_id, reason)
+        if again or not others:
+            self._release(r)
+            self._record(r, w, "vkey-mismatch", reason)
+            why = "a second worker's proof carries the same vkey" if again else "no other worker serves it"
+            yield self._give_up(r, f"{reason} ({why})")
+        else:
+            r.extra["foreign_vkey"] = check.foreign_vkey
+            r.extra["avoid_worker"] = r.worker_id
+            yield self.requeue(r, "vkey-mismatch", detail=reason)
+        return Outcome(422, f"proof refused: {reason}")
 
     # -- views ------------------------------------------------------------------------------
     def workers_json(self) -> list[dict]:
@@ -549,6 +595,7 @@ class Scheduler:
                         "public_values_hash": "0x" + r.public_values_hash.hex() if r and r.public_values_hash else None,"proof_request_id": _rid(h.request_id), "attempt": h.attempt,
                         "proof_mode": versions.ProofMode(h.mode).name, "circuit_version": h.circuit_version,
                         "worker_id": h.worker_id, "worker_name": h.worker_name, "outcome": h.outcome,
+                        "check": h.detail.split(":")[0] if h.outcome == "fulfilled" else None,
                         "detail": h.detail, "started_at": h.started_at, "finished_at": h.finished_at,
                         "minutes_to_complete": round((h.finished_at - h.started_at) / 60, 3)})
         return out
