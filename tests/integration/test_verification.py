@@ -21,7 +21,7 @@ from tests.integration.test_contemplants import FAST, history
 from tests.integration.test_durability import wait_for
 from tests.verifier_fixtures import PROOFS, template, template_file
 
-pytestmark = pytest.mark.skipif(not PROOFS.is_dir(), reason="../shared/fixtures absent")
+needs_fixtures = pytest.mark.skipif(not PROOFS.is_dir(), reason="../shared/fixtures absent")
 
 # The template proofs are circuit v6.0.0 (SDK 6.0.x sends "sp1-v6.0.0").
 SDK_6_0 = dataclasses.replace(SDK_6, name="6.0", version="sp1-v6.0.0")
@@ -84,6 +84,7 @@ def flipped_point(mode: str) -> bytes:
     return bytes(data)
 
 
+@needs_fixtures
 def test_real_proofs_are_verified_fulfilled_and_downloaded_unchanged(make_hierophant, make_contemplant,
                                                                       tmp_path):
     h = hierophant(make_hierophant)
@@ -100,6 +101,7 @@ def test_real_proofs_are_verified_fulfilled_and_downloaded_unchanged(make_hierop
     assert "proof checked: verified" in h.log()
 
 
+@needs_fixtures
 @pytest.mark.parametrize("tamper", ["flipped-bit", "public-values", "mock"])
 def test_bad_proofs_are_struck_and_never_fulfilled(make_hierophant, make_contemplant, tmp_path, tamper):
     h = hierophant(make_hierophant, max_attempts=2, max_strikes=5)
@@ -124,6 +126,7 @@ def test_bad_proofs_are_struck_and_never_fulfilled(make_hierophant, make_contemp
     assert worker["strikes"] == 2
 
 
+@needs_fixtures
 def test_another_programs_proof_is_retried_once_elsewhere_then_ends_with_the_reason(
         make_hierophant, make_contemplant, tmp_path):
     h = hierophant(make_hierophant)
@@ -141,6 +144,7 @@ def test_another_programs_proof_is_retried_once_elsewhere_then_ends_with_the_rea
     assert "a second worker's proof carries the same vkey" in h.log()
 
 
+@needs_fixtures
 def test_another_programs_proof_with_no_other_worker_ends_at_once(make_hierophant, make_contemplant,
                                                                    tmp_path):
     h = hierophant(make_hierophant)
@@ -150,3 +154,50 @@ def test_another_programs_proof_with_no_other_worker_ends_at_once(make_hierophan
     assert [r["outcome"] for r in history(h, rid)] == ["vkey-mismatch"]
     assert h.contemplants()[0]["strikes"] == 0
     assert "no other worker serves it" in h.log()
+
+
+STARK_PROVER = textwrap.dedent('''
+    import os, struct
+    from network_lib.bincode import SP1Stdin, encode_proof_from_network
+    pv = SP1Stdin.decode(open(os.environ["PROVER_STDIN"], "rb").read()).buffers[0]
+    body = struct.pack("<I", 1) + b"\\x07" * 64     # Compressed, not the mock prover's layout
+    open(os.environ["PROVER_OUT"], "wb").write(
+        encode_proof_from_network(body, pv, os.environ["PROVER_CIRCUIT_VERSION"]))
+''')
+STARK_VERIFIER = textwrap.dedent('''
+    import os, sys
+    print(f"{os.environ['HIEROPHANT_PROOF_MODE']} proof of {os.environ['HIEROPHANT_VK_HASH'][:10]}"
+          f" looked at", file=sys.stderr)
+    sys.exit(int(os.environ["VERDICT"]))
+''')
+
+
+@pytest.mark.parametrize("verdict", [0, 1])
+def test_the_verification_command_decides_for_compressed_proofs(make_hierophant, make_contemplant,
+                                                                tmp_path, verdict):
+    verifier = tmp_path / "verifier.py"
+    verifier.write_text(STARK_VERIFIER)
+    h = make_hierophant(scheduler={**FAST, "max_attempts": 1},
+                        verification={"accept_mock_proofs": False,
+                                      "command": f"{sys.executable} {verifier}"},
+                        start=False)
+    h.start(env={"VERDICT": str(verdict)})
+    script = tmp_path / "stark_prover.py"
+    script.write_text(STARK_PROVER)
+    c = make_contemplant(h, "stark", start=False)
+    c.cfg["provers"] = [{"backend": "command", "command": f"{sys.executable} {script}",
+                         "sp1_version": "6.4.0", "modes": [2]}]
+    c.start()
+    with NetworkClient(h.rpc_url, unsigned=True, profile=SDK_6) as cl:
+        cl.register_program(vk_hash(8), vk(), elf())
+        rid = cl.request_proof(vk_hash(8), stdin(42), "compressed")
+    s = wait_terminal(h, rid)
+    (record,) = history(h, rid)
+    if verdict == 0:
+        assert s.fulfillment_status == pb.FULFILLED
+        assert record["check"] == "verified" and "compressed proof of 0x00000008 looked at" in record["detail"]
+    else:
+        assert s.fulfillment_status == pb.UNFULFILLABLE
+        assert record["outcome"] == "bad-proof"
+        assert record["detail"] == "[verification] command exited 1: compressed proof of 0x00000008 looked at"
+        assert h.contemplants()[0]["strikes"] == 1
