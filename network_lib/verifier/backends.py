@@ -90,6 +90,7 @@ class PyEccBackend:
         from py_ecc import optimized_bn128 as bn
 
         self._bn = bn
+        self._in_subgroup: set = set()   # G2 points already checked (the keys' recur)
 
     def _p1(self, a: G1Point):
         bn = self._bn
@@ -114,8 +115,10 @@ class PyEccBackend:
             if p is None or q is None:
                 continue
             q2 = (bn.FQ2(list(q[0])), bn.FQ2(list(q[1])), bn.FQ2.one())
-            if not bn.is_inf(bn.multiply(q2, R)):
-                raise BackendError("G2 point is not in the prime-order subgroup")
+            if q not in self._in_subgroup:
+                if not bn.is_inf(bn.multiply(q2, R)):
+                    raise BackendError("G2 point is not in the prime-order subgroup")
+                self._in_subgroup.add(q)
             acc = acc * bn.pairing(q2, self._p1(p), final_exponentiate=False)
         return bn.final_exponentiate(acc) == bn.FQ12.one()
 

@@ -17,6 +17,7 @@ from network_lib.verifier.inputs import (
     vkey_readings,
 )
 from network_lib.verifier.keys import VK_ROOTS, all_keys, circuit_key
+from network_lib.verifier.report import CHECKS
 from tests.verifier_fixtures import (
     PROOFS,
     V5_GROTH16,
@@ -141,12 +142,35 @@ def test_v5_proof_file_with_save_tail_verifies():
 
 
 @needs_fixtures
-def test_python_reference_backend_agrees():
-    t = template("groth16")
-    good = verify_onchain(t["vkey"], t["publicValues"], t["proof"], backend=PyEccBackend())
+@pytest.mark.parametrize("mode", ["groth16", "plonk"])
+def test_python_reference_backend_agrees(mode):
+    t, backend = template(mode), PyEccBackend()
+    good = verify_onchain(t["vkey"], t["publicValues"], t["proof"], backend=backend)
     assert good.valid, good.reason
-    bad = verify_onchain(t["vkey"], "0x01", t["proof"], backend=PyEccBackend())
-    assert bad.check == "pairing"
+    proof = bytearray.fromhex(t["proof"][2:])
+    proof[-1] ^= 1   # the last byte of a G1 point's y: then no longer on the curve
+    bad = verify_onchain(t["vkey"], t["publicValues"], bytes(proof), backend=backend)
+    assert bad.check == "point"
+    other_pv = verify_onchain(t["vkey"], "0x01", t["proof"], backend=backend)
+    assert other_pv.check == "pairing"
+
+
+@needs_fixtures
+def test_random_corruption_always_gives_a_report():
+    import random
+
+    rng = random.Random(10)
+    data = V5_GROTH16.read_bytes()
+    vk = V5_VKEY.to_bytes(32, "big")
+    invalid = 0
+    for _ in range(150):
+        b = bytearray(data)
+        for _ in range(rng.randint(1, 3)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+        r = verify_proof_file(bytes(b), vk)
+        assert r.check in (None, *CHECKS) and r.reason
+        invalid += not r.valid
+    assert invalid > 100   # raw_proof is not verified: a change there alone is harmless
 
 
 # --- tampering: each refused with a reason naming it ---------------------------------------
