@@ -5,8 +5,9 @@ Python SP1 verifier, Core/Compressed by ``[verification] command``), ``structure
 (:mod:`hierophant.workers.acceptance` only: Core/Compressed without a command, or every
 mode while ``enabled = false``) or ``mock`` (the SDK mock prover's exact layout, only with
 ``accept_mock_proofs``); or refused with the reason. :func:`check_in_process` runs in a
-pool process (CPU-bound pairings, a blocking subprocess), never on the reactor;
-:class:`ProofChecker` is the reactor-side handle the scheduler owns.
+pool process (CPU-bound pairings), the operator's command in a reactor thread (it may take
+minutes and must not hold up the pool), never on the reactor; :class:`ProofChecker` is the
+reactor-side handle the scheduler owns.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from twisted.internet import defer
+from twisted.internet import defer, threads
 
 from hierophant.config import VerificationConfig
 from hierophant.workers.acceptance import check_proof_file
@@ -35,11 +36,13 @@ _SNARKS = (versions.ProofMode.PLONK, versions.ProofMode.GROTH16)
 @dataclass(frozen=True)
 class ProofCheck:
     """``how`` is set when the proof is acceptable; else ``problem`` says why not.
-    ``foreign_vkey``: the proof verifies, but for this other program vkey (hex)."""
+    ``foreign_vkey``: the proof verifies, but for this other program vkey (hex).
+    ``needs_command``: sound so far; ``[verification] command`` decides."""
     how: str | None
     problem: str | None = None
     foreign_vkey: str | None = None
     detail: str = ""
+    needs_command: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ def check_in_process(job: CheckJob) -> ProofCheck:
     if mode in _SNARKS:
         return _verify_snark(data, job)
     if job.command:
-        return _run_command(job)
+        return ProofCheck(None, needs_command=True)
     return ProofCheck(STRUCTURE)
 
 
@@ -108,9 +111,9 @@ def _is_mock(data: bytes, job: CheckJob) -> bool:
         return False
 
 
-def _run_command(job: CheckJob) -> ProofCheck:
+def run_command(job: CheckJob) -> ProofCheck:
     """docs/verifier-command.md: ``command… PROOF_FILE``, facts in the environment,
-    exit status 0 = valid."""
+    exit status 0 = valid. Blocks: call it in a thread."""
     argv = [*shlex.split(job.command or ""), job.path]
     with tempfile.NamedTemporaryFile(prefix="vk-", suffix=".bin") as vk_file:
         vk_file.write(job.vk)
@@ -153,7 +156,9 @@ class ProofChecker:
         job = CheckJob(str(path), mode, circuit_version, vk_hash, vk, nonce,
                        expected_public_values, self.cfg.enabled, self.cfg.accept_mock_proofs,
                        self.cfg.command)
-        return self.pool.submit(check_in_process, job)
+        d = self.pool.submit(check_in_process, job)
+        d.addCallback(lambda c: threads.deferToThread(run_command, job) if c.needs_command else c)
+        return d
 
     def stop(self):
         return self.pool.stop()

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 from hierophant.config import load_config
-from hierophant.workers.verification import CheckJob, check_in_process
+from hierophant.workers.verification import CheckJob, check_in_process, run_command
 from network_lib.bincode import encode_proof_from_network
 from network_lib.config import ConfigError
 from network_lib.mockproof import mock_proof
@@ -90,26 +90,33 @@ VERIFIER = textwrap.dedent('''
 ''')
 
 
+def check_with_command(job: CheckJob):
+    """What ProofChecker does: the pool's verdict, then the command (in a thread there)."""
+    first = check_in_process(job)
+    assert first.needs_command == (first.how is None and first.problem is None)
+    return run_command(job) if first.needs_command else first
+
+
 def test_the_command_gets_the_documented_interface_and_its_exit_status_decides(tmp_path):
     script = tmp_path / "verify.py"
     script.write_text(VERIFIER)
     out = tmp_path / "out"
     command = f"{sys.executable} {script} {out}"
-    ok = check_in_process(job(tmp_path, compressed_proof(b"pv"), 2, WORDS_VK_HASH, "v6.1.0",
-                              command=command, pv=b"pv"))
+    ok = check_with_command(job(tmp_path, compressed_proof(b"pv"), 2, WORDS_VK_HASH, "v6.1.0",
+                                command=command, pv=b"pv"))
     assert ok.how == "verified" and "checked" in ok.detail
     seen = (tmp_path / "out.seen").read_text().split("\n")
     assert seen == [str(out), str(tmp_path / "proof.bin"), "compressed", "v6.1.0",
                     "0x" + WORDS_VK_HASH.hex(), "0,0,0,0", b"pv".hex(), bytes(range(104)).hex(), "0"]
     bad_proof = encode_proof_from_network(struct.pack("<I", 1) + b"\x08" * 64, b"pv", "v6.1.0")
-    bad = check_in_process(job(tmp_path, bad_proof, 2, WORDS_VK_HASH, "v6.1.0", command=command))
+    bad = check_with_command(job(tmp_path, bad_proof, 2, WORDS_VK_HASH, "v6.1.0", command=command))
     assert bad.how is None and bad.problem.startswith("[verification] command exited 1: checked")
 
 
 @needs_fixtures
 def test_the_command_is_not_used_for_groth16_and_plonk(tmp_path):
-    check = check_in_process(job(tmp_path, template_file("plonk"), 3, template_vk_hash(),
-                                 command="false"))
+    check = check_with_command(job(tmp_path, template_file("plonk"), 3, template_vk_hash(),
+                                   command="false"))
     assert check.how == "verified"
 
 
