@@ -21,7 +21,9 @@ from pathlib import Path
 from twisted.internet import defer, threads
 
 from hierophant.config import VerificationConfig
+from hierophant.model import ProofRequest
 from hierophant.workers.acceptance import check_proof_file
+from hierophant.workers.intake import CheckResult
 from network_lib import versions
 from network_lib.bincode import BincodeError, Reader, encode_proof_tail, inspect_proof
 from network_lib.executor.pool import ExecutionPool
@@ -143,22 +145,37 @@ def run_command(job: CheckJob) -> ProofCheck:
 
 
 class ProofChecker:
-    """Reactor-side: submits proof checks to its own process pool."""
+    """Reactor-side (intake's pluggable checker, hierophant.workers.intake): the pool's
+    verdict, then the operator's command when one decides."""
 
-    def __init__(self, cfg: VerificationConfig, processes: int = 1) -> None:
-        self.cfg = cfg
+    def __init__(self, cfg: VerificationConfig, programs, reactor=None, processes: int = 1) -> None:
+        if reactor is None:
+            from twisted.internet import reactor
+        self.cfg, self.programs, self.reactor = cfg, programs, reactor
         self.pool = ExecutionPool(processes)
 
-    def check(self, path: Path, mode: int, circuit_version: str, vk_hash: bytes, vk: bytes,
-              nonce: tuple[int, int, int, int], expected_public_values: bytes | None
-              ) -> defer.Deferred:
-        """Deferred[ProofCheck]."""
-        job = CheckJob(str(path), mode, circuit_version, vk_hash, vk, nonce,
-                       expected_public_values, self.cfg.enabled, self.cfg.accept_mock_proofs,
-                       self.cfg.command)
+    def check(self, request: ProofRequest, path: Path) -> defer.Deferred:
+        """Deferred[CheckResult] for the proof file at `path`."""
+        pv = request.extra.get("public_values")
+        program = self.programs.get(request.vk_hash)
+        job = CheckJob(str(path), request.mode, request.circuit_version, request.vk_hash,
+                       program.vk if program is not None and program.vk else b"", (0, 0, 0, 0),
+                       bytes.fromhex(pv) if isinstance(pv, str) else None, self.cfg.enabled,
+                       self.cfg.accept_mock_proofs, self.cfg.command)
         d = self.pool.submit(check_in_process, job)
-        d.addCallback(lambda c: threads.deferToThread(run_command, job) if c.needs_command else c)
-        return d
+        d.addCallback(self._command_if_needed, job)
+        return d.addCallback(_result)
+
+    def _command_if_needed(self, check: ProofCheck, job: CheckJob):
+        if not check.needs_command:
+            return check
+        return threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), run_command, job)
 
     def stop(self):
         return self.pool.stop()
+
+
+def _result(c: ProofCheck) -> CheckResult:
+    if c.how is not None:
+        return CheckResult(None, c.how, c.detail)
+    return CheckResult(c.problem or "refused", "", c.detail, c.foreign_vkey)

@@ -96,7 +96,7 @@ def test_real_proofs_are_verified_fulfilled_and_downloaded_unchanged(make_hierop
         with NetworkClient(h.rpc_url, unsigned=True, profile=SDK_6_0) as c:
             assert c.wait_proof(rid) == proofs[mode]
         (record,) = history(h, rid)
-        assert (record["outcome"], record["check"]) == ("fulfilled", "verified"), record
+        assert (record["outcome"], record["checked"]) == ("fulfilled", "verified"), record
         assert "proof verifies for vkey" in record["detail"]
     assert "proof checked: verified" in h.log()
 
@@ -195,7 +195,7 @@ def test_the_verification_command_decides_for_compressed_proofs(make_hierophant,
     (record,) = history(h, rid)
     if verdict == 0:
         assert s.fulfillment_status == pb.FULFILLED
-        assert record["check"] == "verified" and "compressed proof of 0x00000008 looked at" in record["detail"]
+        assert record["checked"] == "verified" and "compressed proof of 0x00000008 looked at" in record["detail"]
     else:
         assert s.fulfillment_status == pb.UNFULFILLABLE
         assert record["outcome"] == "bad-proof"
