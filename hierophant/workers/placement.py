@@ -120,7 +120,8 @@ def place(queue: JobQueue, free: FreeSlots, rank: Rank, avoid: Avoid | None = No
           ) -> tuple[bytes, SlotRef] | None:
     """Take the earliest-deadline job a free slot serves off the queue, with the slot that
     ranks lowest for its mode (the caller's rank: fastest known, then least recently used).
-    `avoid(request_id)` may name a worker that must not take that job (a retry elsewhere).
+    `avoid(request_id)` may name a worker that must not take that job (a retry elsewhere,
+    issue 10); such a job at the head of its queue waits there for another worker's slot.
     None when no queued job fits any free slot."""
     best: tuple[Order, Key] | None = None
     for key, head in queue.heads():

@@ -131,3 +131,19 @@ def test_config_refuses_a_missing_command_and_unknown_keys(tmp_path):
     path.write_text('worker_token = "t"\n')
     v = load_config(path).verification
     assert (v.enabled, v.accept_mock_proofs, v.command) == (True, False, None)
+
+
+def test_placement_keeps_a_retried_request_away_from_one_worker():
+    from hierophant.workers.placement import FreeSlots, JobQueue, SlotRef, place
+
+    queue, free = JobQueue(), FreeSlots()
+    key = (3, "v6.0.0")
+    queue.push(b"retry", key, deadline=10, created_at=1)
+    queue.push(b"other", key, deadline=20, created_at=2)
+    free.set(SlotRef("w1", 0), [key])
+    avoid = {b"retry": "w1"}.get
+    # Only w1 is free: the retry (the queue's head) waits for another worker's slot.
+    assert place(queue, free, lambda ref, mode: (), avoid) is None
+    free.set(SlotRef("w2", 0), [key])
+    assert place(queue, free, lambda ref, mode: (), avoid) == (b"retry", SlotRef("w2", 0))
+    assert place(queue, free, lambda ref, mode: (), avoid) == (b"other", SlotRef("w1", 0))
