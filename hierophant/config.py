@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shlex
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -69,6 +71,28 @@ class ExecutionConfig:
     processes: int = dataclasses.field(default=1, metadata=c.check(c.positive))
 
 
+def _command(v: str | None) -> str | None:
+    if v is None:
+        return None
+    try:
+        argv = shlex.split(v)
+    except ValueError as e:
+        return f"is not a command line: {e}"
+    if not argv:
+        return "must not be empty (leave it out for none)"
+    if shutil.which(argv[0]) is None:
+        return f"{argv[0]!r} is not an executable file (nor on PATH)"
+    return None
+
+
+@dataclass(frozen=True)
+class VerificationConfig:
+    """Issue 10: what the hierophant checks before FULFILLED (docs/verifier-command.md)."""
+    enabled: bool = True
+    accept_mock_proofs: bool = False
+    command: str | None = dataclasses.field(default=None, metadata=c.check(_command))
+
+
 @dataclass(frozen=True)
 class RetentionConfig:
     proof_days: float = dataclasses.field(default=7.0, metadata=c.check(c.positive))
@@ -93,6 +117,7 @@ class HierophantConfig:
     scheduler: SchedulerConfig = SchedulerConfig()
     execution: ExecutionConfig = ExecutionConfig()
     retention: RetentionConfig = RetentionConfig()
+    verification: VerificationConfig = VerificationConfig()
 
     @property
     def public_base(self) -> str:

@@ -3,11 +3,13 @@
 Starts `twistd -n hierophant -c etc/hierophant.toml` and a mock contemplant
 (`twistd -n contemplant -c etc/contemplant.toml`) as child processes, prints how to point
 sp1-sdk at it, and stops everything on Ctrl-C. Run it from the repository root (or pass
---config / --contemplant-config).
+--config / --contemplant-config). The hierophant it starts accepts mock proofs
+(HIEROPHANT_VERIFICATION_ACCEPT_MOCK_PROOFS=true unless that variable is already set).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
@@ -16,6 +18,8 @@ import urllib.request
 from pathlib import Path
 
 from hierophant.config import load_config
+
+MOCK_ENV = "HIEROPHANT_VERIFICATION_ACCEPT_MOCK_PROOFS"
 
 
 def _twistd() -> list[str]:
@@ -41,8 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--contemplant-config", default="etc/contemplant.toml",
                     help="mock contemplant config (default: %(default)s); 'none' starts no worker")
     args = ap.parse_args(argv)
-    cfg = load_config(args.config)
-    procs = [subprocess.Popen([*_twistd(), "-n", "--pidfile=", "hierophant", "-c", args.config])]
+    # The mock contemplant's proofs are the SDK mock prover's: a local network accepts them
+    # (issue 10; production keeps [verification] accept_mock_proofs = false).
+    env = {**os.environ}
+    env.setdefault(MOCK_ENV, "true")
+    cfg = load_config(args.config, env)
+    procs = [subprocess.Popen([*_twistd(), "-n", "--pidfile=", "hierophant", "-c", args.config], env=env)]
     try:
         health = f"http://127.0.0.1:{cfg.http_port}/healthz"
         if not _wait_healthy(health, procs[0]):

@@ -26,9 +26,10 @@ from hierophant.uploads import Uploads
 from hierophant.web.site import HierophantSite, build_site
 from hierophant.workers.dead import DeadWorkers
 from hierophant.web.jobs import JobFiles, StatusJson, history_limit, route_proof_upload
-from hierophant.workers.intake import ProofIntake, StructureChecker
+from hierophant.workers.intake import ProofIntake
 from hierophant.workers.scheduler import Scheduler
 from hierophant.web.worker_socket import WorkerGate
+from hierophant.workers.verification import ProofChecker
 from network_lib.dirlock import lock_dir
 from network_lib.listening import ListeningPort, tcp_description
 from network_lib.logs import route_stdlib_logging
@@ -83,8 +84,8 @@ class Hierophant(service.MultiService):
                                reactor)
         self.scheduler = Scheduler(cfg.scheduler, self.requests, self.artifacts, self.programs, cfg.public_base,
                                    execution_enabled=cfg.execution.enabled, history=self.history, dead=self.dead, clock=reactor)
-        # The proof check is pluggable: a verifier with the same `check` replaces this one.
-        self.checker = StructureChecker(reactor)
+        # The proof check (issue 10): verified / structure / mock, in a process pool.
+        self.checker = ProofChecker(cfg.verification, self.programs, reactor)
         self.intake = ProofIntake(self.scheduler, self.artifacts, self.checker, reactor)
         self.executions = Executions(cfg.execution, self.requests, self.artifacts, self.scheduler.executed)
         self.retention = Retention(self.requests, self.artifacts, self.programs,
@@ -138,6 +139,7 @@ class Hierophant(service.MultiService):
     def stopService(self):
         self.serving = False
         self.executions.stop()
+        self.checker.stop()
         self.requests.stop()
         return super().stopService()
 

@@ -33,6 +33,8 @@ class CheckResult:
     checked (DESIGN.md: `verified`, `structure` or `mock`), recorded in the proof history."""
     problem: str | None = None
     checked: str = "structure"
+    detail: str = ""                  # what the check found (a verifier's reason), for the history
+    foreign_vkey: str | None = None   # the proof verifies, but for this other program vkey (issue 10)
 
 
 class ProofChecker(Protocol):
@@ -65,8 +67,12 @@ class Attempts(Protocol):
     def proof_refused(self, request_id: bytes, token: str, problem: str) -> None: ...
 
     def proof_accepted(self, request_id: bytes, token: str, artifact: Artifact,
-                       checked: str) -> defer.Deferred:
+                       checked: str, detail: str = "") -> defer.Deferred:
         """FULFILLED with `artifact` (placed, not yet written: it is written with the request)."""
+
+    def proof_for_another_program(self, request_id: bytes, token: str, vkey: str,
+                                  problem: str) -> defer.Deferred:
+        """The proof verifies for another program's vkey (no strike; retried once elsewhere)."""
 
 
 class ProofIntake:
@@ -105,6 +111,11 @@ class ProofIntake:
         if self.attempts.current(token) is None:
             yield self._unlink(result.path)
             return Outcome(409, verdict.problem or "the attempt was superseded while its proof was being checked")
+        if verdict.foreign_vkey:
+            yield self._unlink(result.path)
+            yield self.attempts.proof_for_another_program(r.request_id, token, verdict.foreign_vkey,
+                                                          verdict.problem or "")
+            return Outcome(422, f"proof refused: {verdict.problem}")
         if verdict.problem:
             yield self._unlink(result.path)
             self.attempts.proof_refused(r.request_id, token, verdict.problem)
@@ -115,9 +126,9 @@ class ProofIntake:
             yield self.artifacts.discard_file(artifact)
             return Outcome(409, "the attempt was superseded while its proof was being stored")
         # The proof's record commits with FULFILLED, in one transaction.
-        yield self.attempts.proof_accepted(r.request_id, token, artifact, verdict.checked)
-        log.info("request %s fulfilled (%d bytes, attempt %d, %s)", rid_hex(r.request_id), result.size,
-                 r.attempt, verdict.checked)
+        yield self.attempts.proof_accepted(r.request_id, token, artifact, verdict.checked, verdict.detail)
+        log.info("request %s fulfilled (%d bytes, attempt %d, proof checked: %s%s)", rid_hex(r.request_id),
+                 result.size, r.attempt, verdict.checked, f", {verdict.detail}" if verdict.detail else "")
         return Outcome(200, "proof accepted")
 
     def _unlink(self, path: Path) -> defer.Deferred:

@@ -113,16 +113,28 @@ class FreeSlots:
 Rank = Callable[[SlotRef, int], tuple]
 
 
-def place(queue: JobQueue, free: FreeSlots, rank: Rank) -> tuple[bytes, SlotRef] | None:
+Avoid = Callable[[bytes], str | None]
+
+
+def place(queue: JobQueue, free: FreeSlots, rank: Rank, avoid: Avoid | None = None
+          ) -> tuple[bytes, SlotRef] | None:
     """Take the earliest-deadline job a free slot serves off the queue, with the slot that
     ranks lowest for its mode (the caller's rank: fastest known, then least recently used).
+    `avoid(request_id)` may name a worker that must not take that job (a retry elsewhere,
+    issue 10); such a job at the head of its queue waits there for another worker's slot.
     None when no queued job fits any free slot."""
     best: tuple[Order, Key] | None = None
     for key, head in queue.heads():
-        if (best is None or head < best[0]) and free.serves(key):
+        if (best is None or head < best[0]) and _slots(free, key, head[2], avoid):
             best = (head, key)
     if best is None:
         return None
-    key = best[1]
-    slot = min(free.serving(key), key=lambda ref: (rank(ref, key[0]), ref))
+    head, key = best
+    slot = min(_slots(free, key, head[2], avoid), key=lambda ref: (rank(ref, key[0]), ref))
     return queue.pop(key), slot
+
+
+def _slots(free: FreeSlots, key: Key, request_id: bytes, avoid: Avoid | None) -> set[SlotRef]:
+    slots = free.serving(key)
+    worker = avoid(request_id) if avoid is not None and slots else None
+    return {s for s in slots if s.worker_id != worker} if worker else slots

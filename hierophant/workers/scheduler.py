@@ -145,7 +145,7 @@ class Scheduler(service.Service):
             self._again = True
             while self._again:
                 self._again = False
-                while (placed := place(self.queue, self.registry.free, self.registry.rank)) is not None:
+                while (placed := place(self.queue, self.registry.free, self.registry.rank, self._avoid)) is not None:
                     self._assign(*placed)
         finally:
             self._dispatching = False
@@ -219,7 +219,7 @@ class Scheduler(service.Service):
         return w
 
     def _requeue(self, rid: bytes, why: str, cost: str | None = None, cancel: bool = False,
-                 detail: str = "") -> defer.Deferred:
+                 detail: str = "", extra: dict | None = None) -> defer.Deferred:
         """Back to the queue under the same id; `cost` is "attempt" or "infra" (or None)."""
         r = self.book.latest(rid)
         if r is None or r.fulfillment != Fulfillment.ASSIGNED:
@@ -228,7 +228,7 @@ class Scheduler(service.Service):
         written = self._with_history(self._history_record(r, w, why, detail))
         if cancel and w is not None and w.conn is not None:
             w.conn.send(wp.Cancel(request_id=rid_hex(rid), attempt=r.attempt, reason=why))
-        attempts, infra, extra = r.attempts, r.infra_retries, r.extra
+        attempts, infra, extra = r.attempts, r.infra_retries, r.extra if extra is None else extra
         last = f"(last: {why}{': ' + detail if detail else ''})"
         if cost == "attempt":
             attempts += 1
@@ -553,7 +553,8 @@ class Scheduler(service.Service):
         if w is not None:
             self.strike(w, f"bad proof for {rid_hex(request_id)}: {problem}")
 
-    def proof_accepted(self, request_id: bytes, token: str, artifact: Artifact, checked: str) -> defer.Deferred:
+    def proof_accepted(self, request_id: bytes, token: str, artifact: Artifact, checked: str,
+                       detail: str = "") -> defer.Deferred:
         """FULFILLED, durably; the freed slot's next assignment joins the same group commit,
         so the worker gets its next job as it gets this 200 (writes commit in order)."""
         r = self.book.latest(request_id)
@@ -561,7 +562,7 @@ class Scheduler(service.Service):
         now = self.clock.seconds()
         started = r.assigned_at or now
         self._release(request_id)
-        rec = self._history_record(r, w, "fulfilled", checked=checked)
+        rec = self._history_record(r, w, "fulfilled", detail, checked=checked)
 
         def committed() -> None:
             self.artifacts.adopt(artifact)
@@ -574,6 +575,30 @@ class Scheduler(service.Service):
         self.dispatch()
         d.addErrback(self._fulfilment_lost, request_id, artifact)
         return d
+
+    def proof_for_another_program(self, request_id: bytes, token: str, vkey: str,
+                                  problem: str) -> defer.Deferred:
+        """The proof verifies, but for another program's vkey: the client's vk hash may not
+        belong to its ELF. Once more on another worker, no strike; then UNFULFILLABLE (issue 10)."""
+        r = self.book.latest(request_id)
+        w = self.registry.get(self._held.get(request_id))
+        key = (r.mode, r.circuit_version)
+        again = r.extra.get("foreign_vkey") == vkey
+        others = any(x is not w and x.connected and x.serves(key) for x in self.registry.workers.values())
+        log.warning("request %s attempt %d from %s: %s", rid_hex(request_id), r.attempt,
+                    w.name if w else r.worker_id, problem)
+        if again or not others:
+            why = "a second worker's proof carries the same vkey" if again else "no other worker serves it"
+            self._release(request_id)
+            written = self._with_history(self._history_record(r, w, "vkey-mismatch", problem))
+            return self._give_up(request_id, f"{problem} ({why})", **written)
+        extra = {**r.extra, "foreign_vkey": vkey, "avoid_worker": w.worker_id if w else r.worker_id}
+        return self._requeue(request_id, "vkey-mismatch", detail=problem, extra=extra)
+
+    def _avoid(self, request_id: bytes) -> str | None:
+        """The worker a queued request must not go to (placement.place)."""
+        r = self.book.latest(request_id)
+        return r.extra.get("avoid_worker") if r is not None else None
 
     def _fulfilment_lost(self, failure: Failure, rid: bytes, artifact: Artifact) -> Failure:
         """The store refused FULFILLED: the request goes back to the queue (no attempt spent)."""

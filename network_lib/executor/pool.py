@@ -70,11 +70,16 @@ class ExecutionPool:
     def run(self, elf_path: Path, elf_offset: int, stdin_path: Path, cycle_limit: int | None,
             cap: int | None = None) -> defer.Deferred:
         """Deferred[Verdict]; the pool starts on first use."""
+        return self.submit(run_files, str(elf_path), elf_offset, str(stdin_path), cycle_limit, cap)
+
+    def submit(self, fn, *args) -> defer.Deferred:
+        """Deferred firing on the reactor with `fn(*args)` run in a pool process (`fn` and
+        `args` must pickle); the pool starts on first use. Also used by proof checks."""
         from twisted.internet import reactor
         if self._pool is None:
             self._pool = concurrent.futures.ProcessPoolExecutor(
                 self.processes, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent)
-        future = self._pool.submit(run_files, str(elf_path), elf_offset, str(stdin_path), cycle_limit, cap)
+        future = self._pool.submit(fn, *args)
         d: defer.Deferred = defer.Deferred(canceller=lambda _: future.cancel())
 
         def done(f: concurrent.futures.Future) -> None:

@@ -69,6 +69,8 @@ class Hierophant:
             "public_url": f"{scheme}://127.0.0.1:{self.http_port}",
             "data_dir": str(workdir / "data"), "worker_token": WORKER_TOKEN,
             "log_level": "debug",
+            # The mock contemplant's proofs are SDK mock proofs (issue 10).
+            "verification": {"accept_mock_proofs": True},
         }
         for k, v in overrides.items():
             if isinstance(v, dict):

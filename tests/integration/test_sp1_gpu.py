@@ -57,7 +57,9 @@ def server_proof(mode: int, value: int) -> bytes:
 
 
 def test_all_four_modes_byte_for_byte_with_one_setup(make_hierophant, gpu_worker, sockdir):
-    h = make_hierophant()
+    # The double's Plonk/Groth16 "proofs" are mocks for its own derived vk, not this request's:
+    # structure checks only (verification of real proofs: test_verification.py).
+    h = make_hierophant(verification={"enabled": False})
     c = gpu_worker(h, circuits=True)
     assert c.listed()["backends"] == ["sp1-gpu"]
     assert sorted(c.listed()["modes"]) == ["COMPRESSED", "CORE", "GROTH16", "PLONK"]
