@@ -1,0 +1,212 @@
+"""PostgreSQL persistence of the coordinator's records, with the interface of `hierophant.db`.
+
+`[store] url = "postgresql://user:password@host:port/db"` selects it. Like the SQLite store,
+it only persists what the reactor's owners decide: `write` hands one atomic transaction to
+a single writer thread and returns a Deferred that fires on the reactor after COMMIT
+(PostgreSQL's default synchronous_commit: on disk, or on a synchronous standby). Writes
+queued together share one transaction, sent in pipeline mode (group commit: one round trip
+and one WAL flush for many writes), and commit in the order they were made.
+
+A PostgreSQL that is down or restarting: the writer finds its connection broken, tries once
+to reconnect (bounded by CONNECT_TIMEOUT) and fails the batch with `StoreUnavailable`, which
+the gRPC bridge answers as UNAVAILABLE (the SDK retries those) and uploads as 503. Nothing
+was acknowledged, so nothing is lost; the next write reconnects by itself. A write whose
+COMMIT was sent but whose answer was lost is reported failed although it may have
+committed; every such write is an idempotent upsert the client retries.
+
+`load` runs before the reactor starts (blocking); if PostgreSQL cannot be reached then,
+opening the store raises `StoreUnavailable` and the hierophant exits non-zero with the
+reason (let systemd or the orchestrator retry; a half-started coordinator serves nobody).
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import queue
+import threading
+from typing import Any, Iterable
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.string import TextLoader
+from twisted.internet import defer
+from twisted.python.failure import Failure
+
+from hierophant import pgschema
+from hierophant.errors import StoreUnavailable
+from hierophant.rows import RECORD_TABLE, TABLES, Snapshot, columns, primary_key, snapshot, table_of, to_row, u64_from_sql, u64_to_sql
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 5          # seconds, per connection attempt
+MAX_BATCH = 512
+# Dead peers are noticed within ~20 s even mid-query (TCP keepalives and user timeout).
+_CONNECT_OPTIONS = dict(connect_timeout=CONNECT_TIMEOUT, keepalives=1, keepalives_idle=5,
+                        keepalives_interval=2, keepalives_count=3, tcp_user_timeout=20_000,
+                        application_name="hierophant")
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for logs and error messages."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "postgresql://<unparsable url>"
+    return f"postgresql://{info.get('user', '')}@{info.get('host', '')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+
+
+class PgStore:
+    """The store interface of `hierophant.db.Database`, on PostgreSQL. Open before the reactor runs."""
+
+    def __init__(self, url: str, reactor=None) -> None:
+        self.url = url
+        self.where = redact(url)
+        self._reactor = reactor
+        self._queue: queue.Queue = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._conn: psycopg.Connection | None = None
+        try:
+            self._conn = self._connect()
+            applied = pgschema.migrate(self._conn)
+        except psycopg.OperationalError as e:
+            raise StoreUnavailable(f"PostgreSQL at {self.where} is unreachable: {_reason(e)}") from None
+        if applied:
+            log.info("%s: applied schema migrations %s", self.where, applied)
+        missing = pgschema.missing_columns(self._conn)
+        if missing:
+            raise pgschema.SchemaError(f"{self.where}: no column for record fields {missing}; "
+                                       "a schema migration is missing (hierophant/pgschema.py)")
+
+    def _connect(self) -> psycopg.Connection:
+        conn = psycopg.connect(self.url, autocommit=True, row_factory=dict_row, **_CONNECT_OPTIONS)
+        conn.adapters.register_loader("jsonb", TextLoader)   # rows.py decodes the JSON text itself
+        return conn
+
+    def load(self) -> Snapshot:
+        """Read every record (blocking: call before the reactor starts)."""
+        with self._conn.transaction():
+            rows = {t: self._conn.execute(f"SELECT * FROM {t}").fetchall() for t in TABLES}
+            nonces = {bytes(r["address"]): u64_from_sql(r["last"])
+                      for r in self._conn.execute("SELECT * FROM nonces")}
+        return snapshot(rows, nonces)
+
+    def start(self) -> None:
+        if self._reactor is None:
+            from twisted.internet import reactor
+            self._reactor = reactor
+        self._thread = threading.Thread(target=self._loop, name="postgresql", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish queued writes, then close."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        if self._conn is not None:
+            self._conn.close()
+
+    def write(self, put: Iterable[Any] = (), delete: Iterable[Any] = (),
+              nonces: dict[bytes, int] | None = None,
+              statements: Iterable[tuple[str, tuple]] = ()) -> defer.Deferred:
+        """Upsert `put`, delete `delete`, set `nonces`: one transaction (see hierophant.db)."""
+        ops = [_upsert(r) for r in put] + [_delete(r) for r in delete]
+        ops += [(_NONCE_UPSERT, (a, u64_to_sql(n))) for a, n in (nonces or {}).items()]
+        ops += [(sql.replace("?", "%s"), args) for sql, args in statements]
+        d: defer.Deferred = defer.Deferred()
+        self._queue.put((ops, d))
+        return d
+
+    # -- writer thread ------------------------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < MAX_BATCH:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._queue.put(None)
+                    break
+                batch.append(nxt)
+            for d, error in self._commit(batch):
+                if error is None:
+                    self._reactor.callFromThread(d.callback, None)
+                else:
+                    self._reactor.callFromThread(d.errback, error)
+
+    def _commit(self, batch: list) -> list:
+        try:
+            self._transaction([op for ops, _ in batch for op in ops])
+            return [(d, None) for _, d in batch]
+        except StoreUnavailable:
+            failure = Failure()
+            return [(d, failure) for _, d in batch]
+        except Exception:
+            if len(batch) == 1:
+                return [(batch[0][1], Failure())]
+        # One bad write must not sink the others: commit them one by one.
+        results = []
+        for ops, d in batch:
+            try:
+                self._transaction(ops)
+                results.append((d, None))
+            except Exception:
+                results.append((d, Failure()))
+        return results
+
+    def _transaction(self, ops: list[tuple[str, tuple]]) -> None:
+        conn = self._connection()
+        try:
+            with conn.transaction(), conn.pipeline():
+                for sql, args in ops:
+                    conn.execute(sql, args)
+        except psycopg.OperationalError as e:
+            # Connection lost, server shutting down or restarting: start afresh next time.
+            self._conn = None
+            conn.close()
+            log.warning("PostgreSQL at %s: connection lost: %s", self.where, _reason(e))
+            raise StoreUnavailable(f"PostgreSQL at {self.where} is unavailable: {_reason(e)}") from None
+
+    def _connection(self) -> psycopg.Connection:
+        if self._conn is not None and not self._conn.closed and not self._conn.broken:
+            return self._conn
+        try:
+            self._conn = self._connect()
+        except psycopg.OperationalError as e:
+            raise StoreUnavailable(f"PostgreSQL at {self.where} is unreachable: {_reason(e)}") from None
+        log.info("PostgreSQL at %s: reconnected", self.where)
+        return self._conn
+
+
+_NONCE_UPSERT = ("INSERT INTO nonces (address, last) VALUES (%s, %s) "
+                 "ON CONFLICT (address) DO UPDATE SET last = EXCLUDED.last")
+
+
+def _upsert(record: Any) -> tuple[str, tuple]:
+    return _upsert_sql(type(record)), to_row(record)
+
+
+@functools.cache
+def _upsert_sql(cls: type) -> str:
+    table = RECORD_TABLE[cls]
+    cols = columns(cls)
+    pk = primary_key(table)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c != pk)
+    marks = ", ".join("%s" for _ in cols)
+    return (f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks}) "
+            f"ON CONFLICT ({pk}) DO UPDATE SET {updates}")
+
+
+def _delete(record: Any) -> tuple[str, tuple]:
+    table = table_of(record)
+    pk = primary_key(table)
+    return f"DELETE FROM {table} WHERE {pk} = %s", (getattr(record, pk),)
+
+
+def _reason(e: Exception) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
