@@ -1,5 +1,8 @@
 """Artifact index (on the reactor) and artifact files (under data_dir/artifacts).
 
+The index keeps the records; the bytes live in a blob store (hierophant/blobs.py): the files
+here, or an S3 bucket (hierophant/s3blobs.py).
+
 Files are written to `tmp/` and renamed into place after fsync, so a stored artifact is
 always whole. `artifact_uri` values are ids, never links (DESIGN.md "Artifacts"); uploads
 use a separate unguessable token, proofs a separate unguessable download token.
@@ -10,9 +13,11 @@ import logging
 import os
 import secrets
 from pathlib import Path
+from typing import BinaryIO
 
 from twisted.internet import defer, threads
 
+from hierophant.blobs import BlobStore
 from hierophant.db import Database
 from hierophant.model import Artifact, ArtifactKind, new_token, now
 
@@ -26,7 +31,10 @@ _PREFIX = {
 
 
 class ArtifactFiles:
-    """Where artifact bytes live on disk; every method may block (call from a thread)."""
+    """Artifact bytes in files under data_dir (the `files` blob store of hierophant/blobs.py);
+    every method may block (call from a thread)."""
+
+    local = True       # open() is a local file, cheap enough to read on the reactor
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -54,6 +62,23 @@ class ArtifactFiles:
         except FileNotFoundError:
             pass
 
+    def exists(self, artifact_id: str) -> bool:
+        return self.path(artifact_id).is_file()
+
+    def open(self, artifact_id: str, offset: int = 0) -> tuple[int, BinaryIO]:
+        """(bytes from `offset` to the end, a reader positioned there); FileNotFoundError if absent."""
+        f = open(self.path(artifact_id), "rb")
+        size = os.fstat(f.fileno()).st_size
+        f.seek(offset)
+        return max(0, size - offset), f
+
+    def materialize(self, artifact_id: str) -> Path:
+        """A local path holding the bytes, until `release(path)`: the file itself."""
+        return self.path(artifact_id)
+
+    def release(self, path: Path) -> None:
+        pass
+
     def clear_temp(self) -> int:
         """Drop partial uploads left by a crash; their upload URLs stay usable."""
         n = 0
@@ -66,7 +91,7 @@ class ArtifactFiles:
 class ArtifactIndex:
     """Reactor-owned table of artifacts, persisted through `Database`."""
 
-    def __init__(self, db: Database, files: ArtifactFiles, artifacts: list[Artifact]) -> None:
+    def __init__(self, db: Database, files: BlobStore, artifacts: list[Artifact]) -> None:
         self.db = db
         self.files = files
         self._by_id: dict[str, Artifact] = {a.id: a for a in artifacts}
@@ -110,8 +135,14 @@ class ArtifactIndex:
 
     @defer.inlineCallbacks
     def store_file(self, artifact: Artifact, temp: Path, size: int, wire_sha256: bytes, extra_put=()):
-        """Move a finished temp file into place, then mark the artifact complete (durably)."""
-        yield threads.deferToThread(self.files.commit, temp, artifact.id)
+        """Move a finished temp file into the blob store, then mark the artifact complete (durably).
+
+        Fails with StoreUnavailable (temp file removed) when the bucket cannot take it."""
+        try:
+            yield threads.deferToThread(self.files.commit, temp, artifact.id)
+        except BaseException:
+            yield threads.deferToThread(temp.unlink, missing_ok=True)
+            raise
         artifact.complete = True
         artifact.size = size
         artifact.wire_sha256 = wire_sha256
@@ -131,7 +162,13 @@ class ArtifactIndex:
                 self._by_upload.pop(a.upload_token, None)
             if a.download_token:
                 self._by_download.pop(a.download_token, None)
-        yield threads.deferToThread(lambda: [self.files.remove(a.id) for a in artifacts])
+        yield threads.deferToThread(self._remove_blobs, [a.id for a in artifacts])
 
-    def path(self, artifact: Artifact) -> Path:
-        return self.files.path(artifact.id)
+    def _remove_blobs(self, ids: list[str]) -> None:
+        for artifact_id in ids:
+            try:
+                self.files.remove(artifact_id)
+            except Exception:
+                # The rows are gone; the bytes stay as an orphan until removed by hand.
+                log.exception("could not remove the bytes of %s", artifact_id)
+

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from twisted.internet import defer
+from twisted.internet import defer, threads
 
 from hierophant.artifacts import ArtifactIndex
 from hierophant.config import ExecutionConfig
@@ -48,13 +48,27 @@ class Executions:
         stdin = self.artifacts.get(r.stdin_artifact)
         if program is None or stdin is None:
             return
-        d = self.pool.run(self.artifacts.path(program), 8, self.artifacts.path(stdin),
-                          r.cycle_limit, self.cfg.max_cycles)
+        d = self._run(program.id, stdin.id, r.cycle_limit)
         self.running[r.request_id] = d
         d.addCallback(self._verdict, r)
         d.addErrback(lambda f: log.error("execution of %s failed inside the pool: %s",
                                          _rid(r), f.getErrorMessage()))
         d.addBoth(lambda _: self.running.pop(r.request_id, None))
+
+    @defer.inlineCallbacks
+    def _run(self, program_id: str, stdin_id: str, cycle_limit: int):
+        """Execute with local copies of the inputs (the files themselves, or fetched from S3)."""
+        blobs = self.artifacts.files
+        program = yield threads.deferToThread(blobs.materialize, program_id)
+        try:
+            stdin = yield threads.deferToThread(blobs.materialize, stdin_id)
+            try:
+                verdict = yield self.pool.run(program, 8, stdin, cycle_limit, self.cfg.max_cycles)
+            finally:
+                yield threads.deferToThread(blobs.release, stdin)
+        finally:
+            yield threads.deferToThread(blobs.release, program)
+        return verdict
 
     @defer.inlineCallbacks
     def _verdict(self, v: Verdict, r: ProofRequest):

@@ -24,7 +24,8 @@ import functools
 import logging
 import queue
 import threading
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
@@ -34,7 +35,18 @@ from twisted.python.failure import Failure
 
 from hierophant import pgschema
 from hierophant.errors import StoreUnavailable
-from hierophant.rows import RECORD_TABLE, TABLES, Snapshot, columns, primary_key, snapshot, table_of, to_row, u64_from_sql, u64_to_sql
+from hierophant.rows import (
+    RECORD_TABLE,
+    TABLES,
+    Snapshot,
+    columns,
+    primary_key,
+    snapshot,
+    table_of,
+    to_row,
+    u64_from_sql,
+    u64_to_sql,
+)
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from hierophant.model import (Artifact, ArtifactKind, DeadWorker, Execution, Fulfillment, Program, ProofRecord,
-                              ProofRequest)
+from hierophant.model import (
+    Artifact,
+    ArtifactKind,
+    DeadWorker,
+    Execution,
+    Fulfillment,
+    Program,
+    ProofRecord,
+    ProofRequest,
+)
 
 U64 = 1 << 64
 

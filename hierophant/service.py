@@ -13,8 +13,9 @@ from twisted.application import service
 from twisted.application.internet import SSLServer, TCPServer
 from twisted.internet import ssl
 
-from hierophant.artifacts import ArtifactFiles, ArtifactIndex
+from hierophant.artifacts import ArtifactIndex
 from hierophant.auth import Auth
+from hierophant.blobs import open_blobs
 from hierophant.config import HierophantConfig
 from hierophant.db import Database
 from hierophant.execution import Executions
@@ -25,7 +26,12 @@ from hierophant.requests import RequestBook
 from hierophant.retention import Retention, retention_service
 from hierophant.uploads import Uploads
 from hierophant.web.site import build_site
-from hierophant.workers.http import JobFiles, StatusJson, history_limit, route_proof_upload
+from hierophant.workers.http import (
+    JobFiles,
+    StatusJson,
+    history_limit,
+    route_proof_upload,
+)
 from hierophant.workers.scheduler import Scheduler
 from hierophant.workers.ws import WorkerGate
 from network_lib.dirlock import lock_dir
@@ -57,9 +63,9 @@ class Hierophant(service.MultiService):
         data = Path(cfg.data_dir)
         data.mkdir(parents=True, exist_ok=True)
         self._lock = lock_dir(data, "data_dir", "hierophant")
-        self.db = Database(data / "hierophant.sqlite3")
+        self.db = open_store(cfg, data)
         snap = self.db.load()
-        files = ArtifactFiles(data / "artifacts")
+        files = open_blobs(cfg, data)
         dropped = files.clear_temp()
         self.artifacts = ArtifactIndex(self.db, files, snap.artifacts)
         self.programs = Programs(self.db, snap.programs)
@@ -75,7 +81,7 @@ class Hierophant(service.MultiService):
         self.executions = Executions(cfg.execution, self.requests, self.artifacts, self.scheduler.executed)
         self.retention = Retention(self.requests, self.artifacts, self.programs,
                                    cfg.retention.proof_days, cfg.retention.input_days, self.scheduler.history)
-        log.info("loaded %s: %d programs, %d artifacts, %d requests (%d live)%s", data,
+        log.info("loaded %s: %d programs, %d artifacts, %d requests (%d live)%s", _where(cfg, data),
                  len(snap.programs), len(snap.artifacts), len(snap.requests),
                  len(self.requests.live()), f"; dropped {dropped} partial uploads" if dropped else "")
         self._build_children()
@@ -126,6 +132,24 @@ class Hierophant(service.MultiService):
         self.scheduler.stop()
         self.requests.stop()
         return super().stopService()
+
+
+def open_store(cfg: HierophantConfig, data: Path):
+    """The store `[store] url` names: PostgreSQL, or SQLite under data_dir (blocking)."""
+    if cfg.store.url:
+        from hierophant.pgstore import PgStore
+        return PgStore(cfg.store.url)
+    return Database(data / "hierophant.sqlite3")
+
+
+def _where(cfg: HierophantConfig, data: Path) -> str:
+    store = str(data)
+    if cfg.store.url:
+        from hierophant.pgstore import redact
+        store = redact(cfg.store.url)
+    if cfg.artifacts.backend == "s3":
+        return f"{store} + s3 bucket {cfg.artifacts.s3_bucket!r}"
+    return store
 
 
 def _tls_pair(cfg: HierophantConfig) -> tuple[bytes, bytes] | None:

@@ -13,14 +13,13 @@ import heapq
 import logging
 import secrets
 from collections import deque
-from pathlib import Path
 
 from twisted.internet import defer, task, threads
 
 from hierophant.artifacts import ArtifactIndex
 from hierophant.config import SchedulerConfig
 from hierophant.db import Database
-from hierophant.model import ArtifactKind, DeadWorker, Fulfillment, ProofRecord, ProofRequest, new_token
+from hierophant.model import Artifact, ArtifactKind, DeadWorker, Fulfillment, ProofRecord, ProofRequest, new_token
 from hierophant.programs import Programs
 from hierophant.requests import RequestBook
 from hierophant.uploads import Outcome
@@ -458,17 +457,17 @@ class Scheduler:
         r = self._by_token.get(token)
         return r if r is not None and r.fulfillment == Fulfillment.ASSIGNED and r.job_token == token else None
 
-    def job_file(self, token: str, what: str) -> tuple[Path, int] | None:
-        """(path, bytes to skip) of a job's input: the raw ELF or the SP1Stdin."""
+    def job_file(self, token: str, what: str) -> tuple[Artifact, int] | None:
+        """(artifact, bytes to skip) of a job's input: the raw ELF or the SP1Stdin."""
         r = self.job(token)
         if r is None:
             return None
         if what == "elf":
             a = self.artifacts.get(r.program_artifact)
-            return (self.artifacts.path(a), 8) if a else None   # strip bincode's u64 length (§4.3)
+            return (a, 8) if a else None   # strip bincode's u64 length (§4.3)
         if what == "stdin":
             a = self.artifacts.get(r.stdin_artifact)
-            return (self.artifacts.path(a), 0) if a else None
+            return (a, 0) if a else None
         return None
 
     def refuse_proof_early(self, token: str) -> Outcome | None:

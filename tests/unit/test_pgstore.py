@@ -13,8 +13,16 @@ from twisted.internet import defer
 from hierophant import pgschema
 from hierophant.db import Database
 from hierophant.errors import StoreUnavailable
-from hierophant.model import (Artifact, ArtifactKind, DeadWorker, Execution, Fulfillment, Program, ProofRecord,
-                              ProofRequest)
+from hierophant.model import (
+    Artifact,
+    ArtifactKind,
+    DeadWorker,
+    Execution,
+    Fulfillment,
+    Program,
+    ProofRecord,
+    ProofRequest,
+)
 from hierophant.pgstore import PgStore, redact
 from hierophant.rows import U64
 
