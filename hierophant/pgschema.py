@@ -57,6 +57,9 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         "ALTER TABLE requests ALTER COLUMN extra TYPE JSONB USING extra::jsonb",
         "ALTER TABLE requests ALTER COLUMN whitelist TYPE JSONB USING whitelist::jsonb",
     ]),
+    ("proof history says how each fulfilled proof was checked", [
+        "ALTER TABLE proof_history ADD COLUMN checked TEXT NOT NULL DEFAULT ''",
+    ]),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
