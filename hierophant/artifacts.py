@@ -1,5 +1,8 @@
 """Artifact index (on the reactor) and artifact files (under data_dir/artifacts).
 
+The index keeps the records; the bytes live in a blob store (hierophant/blobs.py): the files
+here, or an S3 bucket (hierophant/s3blobs.py).
+
 Files are written to `tmp/` and renamed into place after fsync, so a stored artifact is
 always whole. `artifact_uri` values are ids, never links (DESIGN.md "Artifacts"); uploads
 use a separate unguessable token, proofs a separate unguessable download token.
@@ -12,9 +15,11 @@ import os
 import secrets
 from dataclasses import replace
 from pathlib import Path
+from typing import BinaryIO
 
 from twisted.internet import defer, threads
 
+from hierophant.blobs import BlobStore
 from hierophant.model import Artifact, ArtifactKind, new_token, now
 from hierophant.store import Store
 
@@ -32,7 +37,10 @@ _PREFIX = {
 
 
 class ArtifactFiles:
-    """Where artifact bytes live on disk; every method may block (call from a thread)."""
+    """Artifact bytes in files under data_dir (the `files` blob store of hierophant/blobs.py);
+    every method may block (call from a thread)."""
+
+    local = True       # open() is a local file, cheap enough to read on the reactor
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -60,6 +68,23 @@ class ArtifactFiles:
         except FileNotFoundError:
             pass
 
+    def exists(self, artifact_id: str) -> bool:
+        return self.path(artifact_id).is_file()
+
+    def open(self, artifact_id: str, offset: int = 0) -> tuple[int, BinaryIO]:
+        """(bytes from `offset` to the end, a reader positioned there); FileNotFoundError if absent."""
+        f = open(self.path(artifact_id), "rb")  # noqa: SIM115 - the caller closes it
+        size = os.fstat(f.fileno()).st_size
+        f.seek(offset)
+        return max(0, size - offset), f
+
+    def materialize(self, artifact_id: str) -> Path:
+        """A local path holding the bytes, until `release(path)`: the file itself."""
+        return self.path(artifact_id)
+
+    def release(self, path: Path) -> None:
+        pass
+
     def clear_temp(self) -> int:
         """Drop partial uploads left by a crash; their upload URLs stay usable."""
         n = 0
@@ -72,7 +97,7 @@ class ArtifactFiles:
 class ArtifactIndex:
     """Reactor-owned table of artifacts, persisted through the store."""
 
-    def __init__(self, store: Store, files: ArtifactFiles, artifacts: list[Artifact], reactor=None) -> None:
+    def __init__(self, store: Store, files: BlobStore, artifacts: list[Artifact], reactor=None) -> None:
         if reactor is None:
             from twisted.internet import reactor
         self.reactor = reactor
@@ -119,8 +144,9 @@ class ArtifactIndex:
 
     @defer.inlineCallbacks
     def store_file(self, artifact: Artifact, temp: Path, size: int, wire_sha256: bytes) -> defer.Deferred:
-        """Move a finished temp file into place, then mark the artifact complete (durably).
-        Fires with the new (complete) Artifact value."""
+        """Move a finished temp file into the blob store, then mark the artifact complete
+        (durably). Fires with the new (complete) Artifact value; fails with StoreUnavailable
+        (temp file removed, nothing stored) when the bucket cannot take it."""
         done = yield self.place_file(artifact, temp, size, wire_sha256)
         yield self.store.write(put=[done])
         self.adopt(done)
@@ -130,8 +156,13 @@ class ArtifactIndex:
     def place_file(self, artifact: Artifact, temp: Path, size: int, wire_sha256: bytes) -> defer.Deferred:
         """Move a finished temp file into place; fires with the complete Artifact value, which
         the caller writes (e.g. in the same transaction as the record that refers to it) and
-        then hands to `adopt`. Until then nobody sees it."""
-        yield self._in_thread(self.files.commit, temp, artifact.id)
+        then hands to `adopt`. Until then nobody sees it. A blob store that cannot take the
+        bytes (StoreUnavailable) leaves nothing: the temp file is removed."""
+        try:
+            yield self._in_thread(self.files.commit, temp, artifact.id)
+        except BaseException:
+            yield self._in_thread(temp.unlink, missing_ok=True)
+            raise
         return replace(artifact, complete=True, size=size, wire_sha256=wire_sha256, completed_at=now())
 
     def adopt(self, artifact: Artifact) -> None:
@@ -153,15 +184,20 @@ class ArtifactIndex:
                 self._by_upload.pop(a.upload_token, None)
             if a.download_token:
                 self._by_download.pop(a.download_token, None)
-        yield self._in_thread(lambda: [self.files.remove(a.id) for a in artifacts])
+        yield self._in_thread(self._remove_blobs, [a.id for a in artifacts])
 
-    def _in_thread(self, f, *args) -> defer.Deferred:
-        return threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), f, *args)
+    def _remove_blobs(self, ids: list[str]) -> None:
+        for artifact_id in ids:
+            try:
+                self.files.remove(artifact_id)
+            except Exception:
+                # The rows are gone; the bytes stay as an orphan until removed by hand.
+                log.exception("could not remove the bytes of %s", artifact_id)
 
-    def path(self, artifact: Artifact) -> Path:
-        return self.files.path(artifact.id)
+    def _in_thread(self, f, *args, **kw) -> defer.Deferred:
+        return threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), f, *args, **kw)
 
-    def elf(self, artifact_id: str) -> tuple[Path, int] | None:
-        """(path, bytes to skip) of a program artifact's raw ELF, or None if it is gone."""
+    def elf(self, artifact_id: str) -> tuple[str, int] | None:
+        """(blob id, bytes to skip) of a program artifact's raw ELF, or None if it is gone."""
         a = self._by_id.get(artifact_id)
-        return (self.files.path(a.id), ELF_OFFSET) if a is not None else None
+        return (a.id, ELF_OFFSET) if a is not None else None

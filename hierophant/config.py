@@ -100,6 +100,25 @@ class RetentionConfig:
     sweep_interval_secs: float = dataclasses.field(default=3600.0, metadata=c.check(c.positive))
 
 
+def _pg_url(v: str | None) -> str | None:
+    if v is not None and urlsplit(v).scheme not in ("postgresql", "postgres"):
+        return "must be a postgresql://user:password@host:port/db URL (leave it out for SQLite under data_dir)"
+    return None
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    url: str | None = dataclasses.field(default=None, metadata=c.check(_pg_url))
+
+
+@dataclass(frozen=True)
+class ArtifactsConfig:
+    backend: str = dataclasses.field(default="files", metadata=c.check(c.one_of("files", "s3")))
+    s3_endpoint: str | None = dataclasses.field(default=None, metadata=c.check(lambda v: v and _url(v)))
+    s3_bucket: str | None = None
+    s3_region: str | None = None
+
+
 @dataclass(frozen=True)
 class HierophantConfig:
     grpc_port: int = dataclasses.field(default=9000, metadata=c.check(c.port))
@@ -118,6 +137,8 @@ class HierophantConfig:
     execution: ExecutionConfig = ExecutionConfig()
     retention: RetentionConfig = RetentionConfig()
     verification: VerificationConfig = VerificationConfig()
+    store: StoreConfig = StoreConfig()
+    artifacts: ArtifactsConfig = ArtifactsConfig()
 
     @property
     def public_base(self) -> str:
@@ -133,6 +154,8 @@ def load_config(path: str | Path | None, environ: Mapping[str, str] | None = Non
         p = getattr(cfg.tls, name)
         if p is not None and not Path(p).is_file():
             raise c.ConfigError(f"bad value for tls.{name}: no such file {p!r}")
+    if cfg.artifacts.backend == "s3" and not cfg.artifacts.s3_bucket:
+        raise c.ConfigError("artifacts.s3_bucket must be set when artifacts.backend = 's3'")
     if cfg.auth.mode == "allowlist" and not cfg.auth.allowlist:
         raise c.ConfigError("auth.allowlist must list at least one address when auth.mode = 'allowlist'")
     return cfg

@@ -30,3 +30,9 @@ def aborted(message: str) -> RpcError:
 
 def denied(message: str) -> RpcError:
     return RpcError(grpc.StatusCode.PERMISSION_DENIED, message)
+
+
+class StoreUnavailable(Exception):
+    """The database or the artifact bucket cannot be reached now; nothing was changed.
+
+    gRPC answers UNAVAILABLE (the SDK retries), HTTP uploads 503, both with this message."""

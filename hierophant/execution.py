@@ -14,7 +14,7 @@ import hashlib
 import logging
 from typing import Callable
 
-from twisted.internet import defer
+from twisted.internet import defer, threads
 
 from hierophant.artifacts import ArtifactIndex
 from hierophant.config import ExecutionConfig
@@ -52,11 +52,26 @@ class Executions:
         if elf is None or stdin is None:
             return
         rid = r.request_id
-        d = self.pool.run(elf[0], elf[1], self.artifacts.path(stdin), r.cycle_limit, self.cfg.max_cycles)
+        d = self._run(elf, stdin.id, r.cycle_limit)
         self.running[rid] = d
         d.addCallback(self._verdict, rid)
         d.addErrback(lambda f: log.error("execution of %s failed\n%s", rid_hex(rid), f.getTraceback()))
         d.addBoth(lambda _: self.running.pop(rid, None))
+
+    @defer.inlineCallbacks
+    def _run(self, elf: tuple[str, int], stdin_id: str, cycle_limit: int):
+        """Execute with local copies of the inputs (the files themselves, or fetched from S3)."""
+        blobs = self.artifacts.files
+        program = yield threads.deferToThread(blobs.materialize, elf[0])
+        try:
+            stdin = yield threads.deferToThread(blobs.materialize, stdin_id)
+            try:
+                verdict = yield self.pool.run(program, elf[1], stdin, cycle_limit, self.cfg.max_cycles)
+            finally:
+                yield threads.deferToThread(blobs.release, stdin)
+        finally:
+            yield threads.deferToThread(blobs.release, program)
+        return verdict
 
     def _verdict(self, v: Verdict, rid: bytes) -> defer.Deferred | None:
         r = self.book.latest(rid)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from twisted.application import service
 
-from hierophant.artifacts import ArtifactFiles, ArtifactIndex
+from hierophant.artifacts import ArtifactIndex
 from hierophant.auth import Auth
+from hierophant.blobs import open_blobs
 from hierophant.config import HierophantConfig
 from hierophant.db import Database
 from hierophant.execution import Executions
@@ -23,12 +24,12 @@ from hierophant.programs import Nonces, Programs
 from hierophant.requests import RequestBook
 from hierophant.retention import Retention, retention_service
 from hierophant.uploads import Uploads
-from hierophant.web.site import HierophantSite, build_site
-from hierophant.workers.dead import DeadWorkers
 from hierophant.web.jobs import JobFiles, StatusJson, history_limit, route_proof_upload
+from hierophant.web.site import HierophantSite, build_site
+from hierophant.web.worker_socket import WorkerGate
+from hierophant.workers.dead import DeadWorkers
 from hierophant.workers.intake import ProofIntake
 from hierophant.workers.scheduler import Scheduler
-from hierophant.web.worker_socket import WorkerGate
 from hierophant.workers.verification import ProofChecker
 from network_lib.dirlock import lock_dir
 from network_lib.listening import ListeningPort, tcp_description
@@ -65,9 +66,9 @@ class Hierophant(service.MultiService):
         data = Path(cfg.data_dir)
         data.mkdir(parents=True, exist_ok=True)
         self._lock = lock_dir(data, "data_dir", "hierophant")
-        self.store = self.db = Database(data / "hierophant.sqlite3", reactor)
+        self.store = self.db = open_store(cfg, data, reactor)
         snap = self.store.load()
-        files = ArtifactFiles(data / "artifacts")
+        files = open_blobs(cfg, data)
         dropped = files.clear_temp()
         # The record owners (hierophant.model): each commits through the store before it shows.
         self.artifacts = ArtifactIndex(self.store, files, snap.artifacts, reactor)
@@ -90,7 +91,7 @@ class Hierophant(service.MultiService):
         self.executions = Executions(cfg.execution, self.requests, self.artifacts, self.scheduler.executed)
         self.retention = Retention(self.requests, self.artifacts, self.programs,
                                    cfg.retention.proof_days, cfg.retention.input_days, self.history)
-        log.info("loaded %s: %d programs, %d artifacts, %d requests (%d live)%s", data,
+        log.info("loaded %s: %d programs, %d artifacts, %d requests (%d live)%s", _where(cfg, data),
                  len(snap.programs), len(snap.artifacts), len(snap.requests),
                  len(self.requests.live()), f"; dropped {dropped} partial uploads" if dropped else "")
         self._build_children()
@@ -142,6 +143,24 @@ class Hierophant(service.MultiService):
         self.checker.stop()
         self.requests.stop()
         return super().stopService()
+
+
+def open_store(cfg: HierophantConfig, data: Path, reactor):
+    """The store `[store] url` names: PostgreSQL, or SQLite under data_dir (blocking)."""
+    if cfg.store.url:
+        from hierophant.pgstore import PgStore
+        return PgStore(cfg.store.url, reactor)
+    return Database(data / "hierophant.sqlite3", reactor)
+
+
+def _where(cfg: HierophantConfig, data: Path) -> str:
+    store = str(data)
+    if cfg.store.url:
+        from hierophant.pgstore import redact
+        store = redact(cfg.store.url)
+    if cfg.artifacts.backend == "s3":
+        return f"{store} + s3 bucket {cfg.artifacts.s3_bucket!r}"
+    return store
 
 
 def _tls_pair(cfg: HierophantConfig) -> tuple[bytes, bytes] | None:

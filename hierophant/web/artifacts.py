@@ -7,9 +7,10 @@ from twisted.internet import defer
 from twisted.web import resource, server
 
 from hierophant.artifacts import ArtifactIndex
+from hierophant.errors import StoreUnavailable
 from hierophant.spool import Outcome
 from hierophant.uploads import Uploads
-from hierophant.web.files import serve_file
+from hierophant.web.files import serve_blob
 from hierophant.web.request import HierophantRequest
 from hierophant.web.util import text
 
@@ -36,16 +37,20 @@ class UploadTarget(resource.Resource):
 
 
 def answer_later(request: server.Request, outcome: defer.Deferred, what: str):
-    """Answer with the Outcome `outcome` fires with (500 if it fails); NOT_DONE_YET."""
+    """Answer with the Outcome `outcome` fires with (503 when the store is unreachable, 500 if
+    it fails otherwise); NOT_DONE_YET."""
     gone: list = []
     request.notifyFinish().addErrback(gone.append)    # the client went away first
-
-    def failed(f):
-        log.error("storing %s failed\n%s", what, f.getTraceback())
-        return Outcome(500, f"internal error storing {what}")
-    outcome.addErrback(failed)
+    outcome.addErrback(lambda f: _failed(f, what))
     outcome.addCallback(lambda o: None if gone else answer(request, o))
     return server.NOT_DONE_YET
+
+
+def _failed(failure, what: str) -> Outcome:
+    if failure.check(StoreUnavailable):
+        return Outcome(503, f"could not store {what}: {failure.value}; retry later")
+    log.error("storing %s failed\n%s", what, failure.getTraceback())
+    return Outcome(500, f"internal error storing {what}")
 
 
 def answer(request: server.Request, outcome: Outcome) -> None:
@@ -77,7 +82,7 @@ class ProofDownload(resource.Resource):
         artifact = self.index.by_download_token(token) if len(request.postpath) == 1 else None
         if artifact is None or not artifact.complete:
             return text(request, 404, "no proof at this URL")
-        return serve_file(request, self.index.path(artifact))
+        return serve_blob(request, self.index.files, artifact.id)
 
     render_HEAD = render_GET
 

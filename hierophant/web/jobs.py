@@ -9,7 +9,7 @@ from twisted.web import resource
 from hierophant.auth import bearer_ok
 from hierophant.spool import Outcome
 from hierophant.web.artifacts import answer_later
-from hierophant.web.files import serve_file
+from hierophant.web.files import serve_blob
 from hierophant.web.util import json_body, text
 from hierophant.workers.intake import ProofIntake
 from hierophant.workers.scheduler import Scheduler
@@ -36,8 +36,8 @@ class JobFiles(resource.Resource):
         found = self.scheduler.job_file(*parts) if parts and parts[1] in ("elf", "stdin") else None
         if found is None:
             return text(request, 404, "no such job input (attempt superseded or finished?)")
-        path, skip = found
-        return serve_file(request, path, skip)
+        blob_id, skip = found
+        return serve_blob(request, self.scheduler.artifacts.files, blob_id, skip)
 
     def render_PUT(self, request):
         spool = getattr(request, "body_spool", None)

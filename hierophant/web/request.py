@@ -16,7 +16,8 @@ SMALL_BODY = 1 << 20
 UPLOAD_READ_SIZE = 1 << 20   # socket read size while an upload body streams in (default 64 KiB)
 LINGER_SECS = 30.0
 REASONS = {400: b"Bad Request", 404: b"Not Found", 405: b"Method Not Allowed",
-           409: b"Conflict", 413: b"Payload Too Large", 507: b"Insufficient Storage"}
+           409: b"Conflict", 413: b"Payload Too Large", 503: b"Service Unavailable",
+           507: b"Insufficient Storage"}
 
 
 class _Discard:

@@ -531,8 +531,8 @@ class Scheduler(service.Service):
         r = self.book.latest(rid) if rid else None
         return r if r is not None and r.fulfillment == Fulfillment.ASSIGNED and r.job_token == token else None
 
-    def job_file(self, token: str, what: str):
-        """(path, bytes to skip) of a job's input: the raw ELF or the SP1Stdin."""
+    def job_file(self, token: str, what: str) -> tuple[str, int] | None:
+        """(blob id, bytes to skip) of a job's input: the raw ELF or the SP1Stdin."""
         r = self.current(token)
         if r is None:
             return None
@@ -540,7 +540,7 @@ class Scheduler(service.Service):
             return self.artifacts.elf(r.program_artifact)
         if what == "stdin":
             a = self.artifacts.get(r.stdin_artifact)
-            return (self.artifacts.path(a), 0) if a else None
+            return (a.id, 0) if a else None
         return None
 
     def proof_refused(self, request_id: bytes, token: str, problem: str) -> None:

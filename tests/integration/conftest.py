@@ -7,13 +7,41 @@ import pytest
 from tests.integration.harness import Contemplant, Hierophant
 
 
+STORES = ("local", "pg+s3")
+
+
+def pytest_generate_tests(metafunc):
+    """Modules that set `BOTH_STORES = True` run every test on both stores: SQLite + files
+    ("local") and PostgreSQL + S3 ("pg+s3", real servers, skipped when not installed)."""
+    if getattr(metafunc.module, "BOTH_STORES", False) and "store_backend" in metafunc.fixturenames:
+        metafunc.parametrize("store_backend", STORES, indirect=True)
+
+
 @pytest.fixture
-def make_hierophant(tmp_path):
+def store_backend(request) -> dict:
+    """Hierophant overrides for the store under test: {} for SQLite + files, else a fresh
+    PostgreSQL database and S3 bucket (shared by every hierophant of the test: one "cluster")."""
+    if getattr(request, "param", "local") == "local":
+        return {}
+    pg_url = request.getfixturevalue("pg_url")
+    s3 = request.getfixturevalue("s3_server")
+    bucket = request.getfixturevalue("s3_bucket")
+    return {"store": {"url": pg_url}, "env": s3.env(), "s3": s3.client(),
+            "artifacts": {"backend": "s3", "s3_endpoint": s3.endpoint, "s3_bucket": bucket,
+                          "s3_region": "us-east-1"}}
+
+
+@pytest.fixture
+def make_hierophant(tmp_path, store_backend):
     """Factory of started hierophants; all are stopped at the end of the test."""
     started: list[Hierophant] = []
 
     def make(name: str = "h", start: bool = True, **overrides) -> Hierophant:
-        h = Hierophant(tmp_path / name, **overrides)
+        merged = dict(store_backend)
+        for k, v in overrides.items():
+            both = isinstance(v, dict) and isinstance(merged.get(k), dict)
+            merged[k] = {**merged[k], **v} if both else v
+        h = Hierophant(tmp_path / name, **merged)
         started.append(h)
         return h.start() if start else h
 

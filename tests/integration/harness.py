@@ -59,8 +59,11 @@ def write_toml(path: Path, values: dict) -> None:
 class Hierophant:
     """One hierophant under test. `cfg` holds the TOML values; restart keeps data_dir."""
 
-    def __init__(self, workdir: Path, scheme: str = "http", **overrides) -> None:
+    def __init__(self, workdir: Path, scheme: str = "http", env: dict | None = None, s3=None,
+                 **overrides) -> None:
         self.workdir = workdir
+        self.env = dict(env or {})      # e.g. the S3 credentials
+        self.s3 = s3                    # a boto3 client when [artifacts] backend = "s3"
         workdir.mkdir(parents=True, exist_ok=True)
         self.grpc_port = free_port()
         self.http_port = free_port()
@@ -100,7 +103,7 @@ class Hierophant:
 
     def start(self, timeout: float = 30.0, env: dict | None = None) -> "Hierophant":
         write_toml(self.config_path, self.cfg)
-        environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+        environment = {**os.environ, "PYTHONPATH": str(REPO), **self.env, **(env or {})}
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [*twistd_command(), "-n", "--pidfile=", "hierophant", "-c", str(self.config_path)],
@@ -134,6 +137,38 @@ class Hierophant:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    # -- where the artifact bytes are: files under data_dir, or the S3 bucket ------------------
+    @property
+    def bucket(self) -> str | None:
+        return self.cfg.get("artifacts", {}).get("s3_bucket") if self.s3 is not None else None
+
+    def artifact_bytes(self, artifact_id: str) -> bytes | None:
+        """The stored bytes of an artifact, or None when there are none."""
+        if self.bucket is None:
+            p = self.data_dir / "artifacts" / artifact_id
+            return p.read_bytes() if p.is_file() else None
+        try:
+            return self.s3.get_object(Bucket=self.bucket, Key=artifact_id)["Body"].read()
+        except self.s3.exceptions.NoSuchKey:
+            return None
+
+    def stored_artifacts(self) -> set[str]:
+        """Ids of every stored artifact."""
+        if self.bucket is None:
+            root = self.data_dir / "artifacts"
+            return {p.name for p in root.iterdir() if p.is_file()} if root.exists() else set()
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket)
+        return {o["Key"] for page in pages for o in page.get("Contents", [])}
+
+    def partial_uploads(self) -> set[str]:
+        """Local temp files of uploads in progress, and the bucket's unfinished multipart uploads."""
+        tmp = self.data_dir / "artifacts" / "tmp"
+        found = {"tmp/" + p.name for p in tmp.iterdir()} if tmp.exists() else set()
+        if self.bucket is not None:
+            uploads = self.s3.list_multipart_uploads(Bucket=self.bucket).get("Uploads", [])
+            found |= {"multipart/" + u["Key"] for u in uploads}
+        return found
 
     def kill9(self) -> None:
         self.proc.send_signal(signal.SIGKILL)

@@ -14,6 +14,8 @@ from network_lib.client import NetworkClient
 from network_lib.proto import artifact_pb2, network_pb2 as pb, network_pb2_grpc
 from tests.integration.sp1data import ADDR0, KEY0, U64_MAX, elf, stdin, vk, vk_hash
 
+BOTH_STORES = True      # SQLite + files, and PostgreSQL + S3 (tests/integration/conftest.py)
+
 PROFILES = ["5.0", "5.2", "6.x"]
 
 
@@ -100,8 +102,7 @@ def test_zstd_and_raw_uploads_are_both_stored_decoded(hierophant):
         resp = artifact_stub(hierophant).CreateArtifact(artifact_pb2.CreateArtifactRequest(artifact_type=2))
         assert put(resp.artifact_presigned_url, body)[0] == 200
         ids.append(resp.artifact_uri)
-    files = [hierophant.data_dir / "artifacts" / i for i in ids]
-    assert [f.read_bytes() for f in files] == [payload, payload]
+    assert [hierophant.artifact_bytes(i) for i in ids] == [payload, payload]
 
 
 def test_large_upload_streams_to_disk(hierophant):
@@ -125,8 +126,7 @@ def test_large_upload_streams_to_disk(hierophant):
                                  headers={"Content-Length": str(size)})
     with urllib.request.urlopen(req, timeout=120) as r:
         assert r.status == 200
-    stored = hierophant.data_dir / "artifacts" / resp.artifact_uri
-    assert stored.stat().st_size == size
+    assert len(hierophant.artifact_bytes(resp.artifact_uri)) == size
     rss_kb = int(next(l for l in open(f"/proc/{hierophant.proc.pid}/status") if l.startswith("VmHWM")).split()[1])
     assert rss_kb < 150 * 1024, f"peak RSS {rss_kb} kB"
 

@@ -27,9 +27,13 @@ def http(method: str, url: str, body: bytes | None = None) -> tuple[int, bytes]:
         return e.code, e.read()
 
 
+BOTH_STORES = True      # SQLite + files, and PostgreSQL + S3 (tests/integration/conftest.py)
+
+
 def artifacts_on_disk(h) -> set[str]:
-    root = h.data_dir / "artifacts"
-    return {p.name for p in root.iterdir() if p.is_file()} | {"tmp/" + p.name for p in (root / "tmp").iterdir()}
+    """Every stored artifact and every partial upload (files, or the bucket's objects and
+    unfinished multipart uploads)."""
+    return h.stored_artifacts() | h.partial_uploads()
 
 
 def new_upload(h, kind=artifact_pb2.STDIN):
@@ -127,7 +131,7 @@ def test_allowlist_refuses_unlisted_signers(make_hierophant):
         member.register_program(vk_hash(2), vk(), elf())
         rid = member.request_proof(vk_hash(2), stdin(1), "core")
         assert member.get_proof_request_details(rid).requester == ADDR0
-    assert len(list((h.data_dir / "artifacts").glob("stdin_*"))) == 1
+    assert len([a for a in h.stored_artifacts() if a.startswith("stdin_")]) == 1
 
 
 def test_upload_to_a_proof_location_is_refused(hierophant):
@@ -208,7 +212,7 @@ def test_upload_url_answers_same_bytes_200_different_409(hierophant):
     assert http("PUT", art.artifact_presigned_url, stdin(1))[0] == 200
     code, body = http("PUT", art.artifact_presigned_url, stdin(2))
     assert code == 409 and b"different bytes" in body
-    assert (hierophant.data_dir / "artifacts" / art.artifact_uri).read_bytes() == stdin(1)
+    assert hierophant.artifact_bytes(art.artifact_uri) == stdin(1)
     assert http("PUT", f"{hierophant.http_url}/upload/not-a-token", stdin(1))[0] == 404
 
 

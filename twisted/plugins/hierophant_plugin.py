@@ -22,6 +22,7 @@ class HierophantServiceMaker:
 
     def makeService(self, options):
         from hierophant.config import load_config
+        from hierophant.errors import StoreUnavailable
         from hierophant.service import make_service
         from network_lib.config import ConfigError
         try:
@@ -29,6 +30,10 @@ class HierophantServiceMaker:
         except ConfigError as e:
             sys.stderr.write(f"hierophant: configuration error: {e}\n")
             raise SystemExit(2)
+        except StoreUnavailable as e:
+            # Start-up with the database or the bucket unreachable: exit, let the supervisor retry.
+            sys.stderr.write(f"hierophant: cannot start: {e}\n")
+            raise SystemExit(3)
 
 
 serviceMaker = HierophantServiceMaker()

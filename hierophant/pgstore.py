@@ -1,0 +1,161 @@
+"""PostgreSQL persistence of the coordinator's records: the store interface of hierophant/store.py.
+
+`[store] url = "postgresql://user:password@host:port/db"` selects it. Like the SQLite store,
+it only persists what the reactor's owners decide: `write` hands one atomic transaction to
+a single writer thread (hierophant/groupcommit.py) and returns a Deferred that fires on the reactor after COMMIT
+(PostgreSQL's default synchronous_commit: on disk, or on a synchronous standby). Writes
+queued together share one transaction, sent in pipeline mode (group commit: one round trip
+and one WAL flush for many writes), and commit in the order they were made.
+
+A PostgreSQL that is down or restarting: the writer finds its connection broken, tries once
+to reconnect (bounded by CONNECT_TIMEOUT) and fails the batch with `StoreUnavailable`, which
+the gRPC bridge answers as UNAVAILABLE (the SDK retries those) and uploads as 503. Nothing
+was acknowledged, so nothing is lost; the next write reconnects by itself. A write whose
+COMMIT was sent but whose answer was lost is reported failed although it may have
+committed; every such write is an idempotent upsert the client retries.
+
+`load` runs before the reactor starts (blocking); if PostgreSQL cannot be reached then,
+opening the store raises `StoreUnavailable` and the hierophant exits non-zero with the
+reason (let systemd or the orchestrator retry; a half-started coordinator serves nobody).
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.string import TextLoader
+from twisted.internet import defer
+
+from hierophant import pgschema
+from hierophant.errors import StoreUnavailable
+from hierophant.groupcommit import GroupCommitWriter
+from hierophant.rows import (
+    RECORD_TABLE,
+    columns,
+    primary_key,
+    read_snapshot,
+    table_of,
+    to_row,
+    u64_to_sql,
+)
+from hierophant.store import Snapshot
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 5          # seconds, per connection attempt
+# Dead peers are noticed within ~20 s even mid-query (TCP keepalives and user timeout).
+_CONNECT_OPTIONS = {"connect_timeout": CONNECT_TIMEOUT, "keepalives": 1, "keepalives_idle": 5,
+                    "keepalives_interval": 2, "keepalives_count": 3, "tcp_user_timeout": 20_000,
+                    "application_name": "hierophant"}
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for logs and error messages."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "postgresql://<unparsable url>"
+    return f"postgresql://{info.get('user', '')}@{info.get('host', '')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+
+
+class PgStore:
+    """The store interface of hierophant/store.py, on PostgreSQL. Open before the reactor runs."""
+
+    def __init__(self, url: str, reactor=None) -> None:
+        self.url = url
+        self.where = redact(url)
+        self._writer = GroupCommitWriter(self._transaction, "postgresql", reactor, unavailable=(StoreUnavailable,))
+        self._conn: psycopg.Connection | None = None
+        try:
+            self._conn = self._connect()
+            applied = pgschema.migrate(self._conn)
+        except psycopg.OperationalError as e:
+            raise StoreUnavailable(f"PostgreSQL at {self.where} is unreachable: {_reason(e)}") from None
+        if applied:
+            log.info("%s: applied schema migrations %s", self.where, applied)
+        missing = pgschema.missing_columns(self._conn)
+        if missing:
+            raise pgschema.SchemaError(f"{self.where}: no column for record fields {missing}; "
+                                       "a schema migration is missing (hierophant/pgschema.py)")
+
+    def _connect(self) -> psycopg.Connection:
+        conn = psycopg.connect(self.url, autocommit=True, row_factory=dict_row, **_CONNECT_OPTIONS)
+        conn.adapters.register_loader("jsonb", TextLoader)   # rows.py decodes the JSON text itself
+        return conn
+
+    def load(self) -> Snapshot:
+        """Read every record (blocking: call before the reactor starts)."""
+        with self._conn.transaction():     # one consistent view of every table
+            return read_snapshot(lambda sql: self._conn.execute(sql).fetchall())
+
+    def start(self) -> None:
+        self._writer.start()
+
+    def stop(self) -> None:
+        """Finish queued writes, then close."""
+        self._writer.stop()
+        if self._conn is not None:
+            self._conn.close()
+
+    def write(self, put: Iterable[Any] = (), delete: Iterable[Any] = (),
+              nonces: dict[bytes, int] | None = None) -> defer.Deferred:
+        """Upsert `put`, delete `delete`, set `nonces`: one transaction (hierophant.store)."""
+        ops = [_upsert(r) for r in put] + [_delete(r) for r in delete]
+        ops += [(_NONCE_UPSERT, (a, u64_to_sql(n))) for a, n in (nonces or {}).items()]
+        return self._writer.submit(ops)
+
+    def _transaction(self, ops: list[tuple[str, tuple]]) -> None:
+        conn = self._connection()
+        try:
+            with conn.transaction(), conn.pipeline():
+                for sql, args in ops:
+                    conn.execute(sql, args)
+        except psycopg.OperationalError as e:
+            # Connection lost, server shutting down or restarting: start afresh next time.
+            self._conn = None
+            conn.close()
+            log.warning("PostgreSQL at %s: connection lost: %s", self.where, _reason(e))
+            raise StoreUnavailable(f"PostgreSQL at {self.where} is unavailable: {_reason(e)}") from None
+
+    def _connection(self) -> psycopg.Connection:
+        if self._conn is not None and not self._conn.closed and not self._conn.broken:
+            return self._conn
+        try:
+            self._conn = self._connect()
+        except psycopg.OperationalError as e:
+            raise StoreUnavailable(f"PostgreSQL at {self.where} is unreachable: {_reason(e)}") from None
+        log.info("PostgreSQL at %s: reconnected", self.where)
+        return self._conn
+
+
+_NONCE_UPSERT = ("INSERT INTO nonces (address, last) VALUES (%s, %s) "
+                 "ON CONFLICT (address) DO UPDATE SET last = EXCLUDED.last")
+
+
+def _upsert(record: Any) -> tuple[str, tuple]:
+    return _upsert_sql(type(record)), to_row(record)
+
+
+@functools.cache
+def _upsert_sql(cls: type) -> str:
+    table = RECORD_TABLE[cls]
+    cols = columns(cls)
+    pk = primary_key(table)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c != pk)
+    marks = ", ".join("%s" for _ in cols)
+    return (f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks}) "
+            f"ON CONFLICT ({pk}) DO UPDATE SET {updates}")
+
+
+def _delete(record: Any) -> tuple[str, tuple]:
+    table = table_of(record)
+    pk = primary_key(table)
+    return f"DELETE FROM {table} WHERE {pk} = %s", (getattr(record, pk),)
+
+
+def _reason(e: Exception) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
