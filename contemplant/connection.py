@@ -4,11 +4,17 @@ Dials `hierophant_ws_address` with `Authorization: Bearer <worker_token>`, sends
 first, heartbeats from `registered` on, and reconnects with exponential back-off (1 s
 doubling to 30 s, jitter) on any close except the fatal ones: 4002 (version mismatch),
 4004 (dropped) and HTTP 401 at the upgrade (wrong token), which end the process.
+
+`hierophant_ws_address` may list several hierophants (a leader and its standbys, DESIGN.md
+"leadership"): after any failed dial or close the next address is dialled at once (a standby
+answers the upgrade with 503; a leader that stops leading closes with 4007), and the back-off
+applies only once every address failed in a row. A registration resets the round.
 """
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import Optional, Protocol
 from urllib.parse import urlsplit
 
@@ -24,6 +30,7 @@ log = logging.getLogger("contemplant.connection")
 AUTO_PING_INTERVAL_SECS = 15     # notices a half-open TCP connection
 AUTO_PING_TIMEOUT_SECS = 30
 CLOSE_WAIT_SECS = 5
+NEXT_ADDRESS_SECS = 0.1          # pause before dialling the next address of the list
 _UPGRADE_STATUS = re.compile(r"upgrade failed \[(\d+)\]")
 
 
@@ -68,12 +75,15 @@ class _ClientFactory(WebSocketClientFactory):
 class Connection:
     """One logical link; survives reconnects. `send` works only while registered."""
 
-    def __init__(self, url: str, token: str, worker: Worker, clock=None,
+    def __init__(self, url: str | Sequence[str], token: str, worker: Worker, clock=None,
                  backoff: Optional[Backoff] = None, software: str = "contemplant",
                  protocol_version: str = wp.PROTOCOL_VERSION) -> None:
         if clock is None:
             from twisted.internet import reactor as clock
-        self.url, self.token, self.worker, self.clock = url, token, worker, clock
+        self.urls = (url,) if isinstance(url, str) else tuple(url)
+        self.token, self.worker, self.clock = token, worker, clock
+        self._at = 0              # index in urls of the address dialled
+        self._misses = 0          # dials and connections that failed since the last registration
         self.backoff = backoff or Backoff(1.0, 30.0)
         self.software = software
         self.protocol_version = protocol_version
@@ -83,6 +93,10 @@ class Connection:
         self._retry = None
         self._heartbeat: Optional[task.LoopingCall] = None
         self._closed_d: Optional[defer.Deferred] = None
+
+    @property
+    def url(self) -> str:
+        return self.urls[self._at]
 
     @property
     def connected(self) -> bool:
@@ -159,6 +173,7 @@ class Connection:
 
     def _on_registered(self, msg: wp.Registered) -> None:
         self.registered = True
+        self._misses = 0
         self.backoff.reset()
         self._stop_heartbeat()
         self._heartbeat = task.LoopingCall(self._beat)
@@ -188,9 +203,18 @@ class Connection:
             d.callback(None)
         if self._fatal(code, reason, upgrade_status) or not self.running:
             return
-        delay = self.backoff.next()
+        failed, self._misses = self.url, self._misses + 1
+        self._at = (self._at + 1) % len(self.urls)
+        # A whole round of addresses failed: back off before the next round.
+        delay = NEXT_ADDRESS_SECS if self._misses % len(self.urls) else self.backoff.next()
+        if upgrade_status == 503 or code == wp.CLOSE_NOT_LEADER:
+            what = "is a standby (not the leader)" if upgrade_status == 503 else "stopped leading"
+            log.info("%s %s; dialling %s in %.1f s", failed, what, self.url, delay)
+            self._retry = self.clock.callLater(delay, self._dial)
+            return
         what = f"closed with code {code}" if code and code != 1006 else "lost"
-        log.warning("connection to the hierophant %s (%s); reconnecting in %.1f s", what, reason, delay)
+        log.warning("connection to the hierophant %s %s (%s); dialling %s in %.1f s", failed, what, reason,
+                    self.url, delay)
         self._retry = self.clock.callLater(delay, self._dial)
 
     def _fatal(self, code: Optional[int], reason: str, upgrade_status: Optional[int]) -> bool:

@@ -14,6 +14,12 @@ was acknowledged, so nothing is lost; the next write reconnects by itself. A wri
 COMMIT was sent but whose answer was lost is reported failed although it may have
 committed; every such write is an idempotent upsert the client retries.
 
+With leadership (hierophant/leadership.py) the store is opened for one term with that term's
+fencing `epoch`: every transaction begins with `SELECT hierophant_fence(epoch)`
+(hierophant/pgschema.py, migration 3), so a leader whose lease was taken over commits
+nothing; such a write fails with `Fenced` (a StoreUnavailable: clients retry and reach the
+new leader) and `on_fenced` is called on the reactor.
+
 `load` runs before the reactor starts (blocking); if PostgreSQL cannot be reached then,
 opening the store raises `StoreUnavailable` and the hierophant exits non-zero with the
 reason (let systemd or the orchestrator retry; a half-started coordinator serves nobody).
@@ -24,7 +30,7 @@ import functools
 import logging
 import queue
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import psycopg
@@ -34,7 +40,7 @@ from twisted.internet import defer
 from twisted.python.failure import Failure
 
 from hierophant import pgschema
-from hierophant.errors import StoreUnavailable
+from hierophant.errors import Fenced, StoreUnavailable
 from hierophant.rows import (
     RECORD_TABLE,
     TABLES,
@@ -70,8 +76,11 @@ def redact(url: str) -> str:
 class PgStore:
     """The store interface of `hierophant.db.Database`, on PostgreSQL. Open before the reactor runs."""
 
-    def __init__(self, url: str, reactor=None) -> None:
+    def __init__(self, url: str, reactor=None, epoch: int | None = None,
+                 on_fenced: Callable[[], None] | None = None) -> None:
         self.url = url
+        self.epoch = epoch
+        self.on_fenced = on_fenced
         self.where = redact(url)
         self._reactor = reactor
         self._queue: queue.Queue = queue.Queue()
@@ -173,16 +182,32 @@ class PgStore:
 
     def _transaction(self, ops: list[tuple[str, tuple]]) -> None:
         conn = self._connection()
+        if self.epoch is not None:
+            ops = [(_FENCE, (self.epoch,)), *ops]
         try:
             with conn.transaction(), conn.pipeline():
                 for sql, args in ops:
                     conn.execute(sql, args)
-        except psycopg.OperationalError as e:
-            # Connection lost, server shutting down or restarting: start afresh next time.
-            self._conn = None
-            conn.close()
-            log.warning("PostgreSQL at %s: connection lost: %s", self.where, _reason(e))
-            raise StoreUnavailable(f"PostgreSQL at {self.where} is unavailable: {_reason(e)}") from None
+        except psycopg.Error as e:
+            if e.sqlstate == FENCED_SQLSTATE:
+                self._fenced()
+            if isinstance(e, psycopg.OperationalError):
+                self._lost(conn, e)
+            raise
+
+    def _fenced(self) -> None:
+        log.warning("PostgreSQL at %s: write refused: leadership epoch %s was taken over", self.where, self.epoch)
+        if self.on_fenced is not None:
+            self._reactor.callFromThread(self.on_fenced)
+        raise Fenced(f"this hierophant no longer leads (epoch {self.epoch} was taken over); "
+                     "retry: the new leader answers") from None
+
+    def _lost(self, conn: psycopg.Connection, e: Exception) -> None:
+        """Connection lost, server shutting down or restarting: start afresh next time."""
+        self._conn = None
+        conn.close()
+        log.warning("PostgreSQL at %s: connection lost: %s", self.where, _reason(e))
+        raise StoreUnavailable(f"PostgreSQL at {self.where} is unavailable: {_reason(e)}") from None
 
     def _connection(self) -> psycopg.Connection:
         if self._conn is not None and not self._conn.closed and not self._conn.broken:
@@ -195,6 +220,8 @@ class PgStore:
         return self._conn
 
 
+FENCED_SQLSTATE = "HF001"   # raised by hierophant_fence (hierophant/pgschema.py)
+_FENCE = "SELECT hierophant_fence(%s)"
 _NONCE_UPSERT = ("INSERT INTO nonces (address, last) VALUES (%s, %s) "
                  "ON CONFLICT (address) DO UPDATE SET last = EXCLUDED.last")
 

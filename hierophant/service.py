@@ -3,20 +3,26 @@
 Start-up reads the whole store before the reactor runs (so the first answer is already
 complete), then starts the database thread, the gRPC server and the web site in that order;
 stopping runs in reverse, so in-flight RPCs drain before the database closes.
+
+With a PostgreSQL store the process is a `hierophant.leadership.Member` instead: it owns the
+ports and builds a `Hierophant(cfg, opened, listen=False)` (every part but the ports) each
+time it becomes the leader.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
+from typing import Any
 
 from twisted.application import service
 from twisted.application.internet import SSLServer, TCPServer
-from twisted.internet import ssl
+from twisted.internet import ssl, threads
 
 from hierophant.artifacts import ArtifactIndex
 from hierophant.auth import Auth
 from hierophant.blobs import open_blobs
-from hierophant.config import HierophantConfig
+from hierophant.config import HaConfig, HierophantConfig
 from hierophant.db import Database
 from hierophant.execution import Executions
 from hierophant.grpc_server import Bridge, GrpcService
@@ -50,23 +56,42 @@ class DatabaseService(service.Service):
 
     def stopService(self):
         super().stopService()
-        self.db.stop()
+        return threads.deferToThread(self.db.stop)      # drains queued writes off the reactor
+
+
+@dataclasses.dataclass(frozen=True)
+class Opened:
+    """What start-up reads before the coordinator is built (blocking: before the reactor
+    runs, or on a thread when a standby becomes the leader)."""
+    store: Any
+    snapshot: Any
+    files: Any
+    dropped: int
+
+
+def open_state(cfg: HierophantConfig, data: Path, store=None) -> Opened:
+    """Open the store `[store] url` names (unless given), read it, open the artifact blobs."""
+    store = store if store is not None else open_store(cfg, data)
+    snap = store.load()
+    files = open_blobs(cfg, data)
+    return Opened(store, snap, files, files.clear_temp())
 
 
 class Hierophant(service.MultiService):
     """The coordinator; its parts are attributes so tests and later features can reach them."""
 
-    def __init__(self, cfg: HierophantConfig) -> None:
+    def __init__(self, cfg: HierophantConfig, opened: Opened | None = None, listen: bool = True) -> None:
+        """`opened`: the state, already read (a leader's term); else opened here. `listen`:
+        bind the gRPC and HTTP ports (a leadership Member binds them itself)."""
         super().__init__()
         self.cfg = cfg
         self.serving = False
         data = Path(cfg.data_dir)
-        data.mkdir(parents=True, exist_ok=True)
-        self._lock = lock_dir(data, "data_dir", "hierophant")
-        self.db = open_store(cfg, data)
-        snap = self.db.load()
-        files = open_blobs(cfg, data)
-        dropped = files.clear_temp()
+        if opened is None:
+            data.mkdir(parents=True, exist_ok=True)
+            self._lock = lock_dir(data, "data_dir", "hierophant")
+            opened = open_state(cfg, data)
+        self.db, snap, files, dropped = opened.store, opened.snapshot, opened.files, opened.dropped
         self.artifacts = ArtifactIndex(self.db, files, snap.artifacts)
         self.programs = Programs(self.db, snap.programs)
         self.nonces = Nonces(snap.nonces)
@@ -84,18 +109,20 @@ class Hierophant(service.MultiService):
         log.info("loaded %s: %d programs, %d artifacts, %d requests (%d live)%s", _where(cfg, data),
                  len(snap.programs), len(snap.artifacts), len(snap.requests),
                  len(self.requests.live()), f"; dropped {dropped} partial uploads" if dropped else "")
-        self._build_children()
+        self._build_children(listen)
 
-    def _build_children(self) -> None:
+    def _build_children(self, listen: bool) -> None:
         from twisted.internet import reactor
         cfg = self.cfg
         DatabaseService(self.db).setServiceParent(self)
-        bridge = Bridge(self.api, self.auth, self.requests, reactor)
-        GrpcService(bridge, cfg.bind_address, cfg.grpc_port, cfg.grpc_threads, _tls_pair(cfg)).setServiceParent(self)
-        site = build_site(self.uploads, self.artifacts, lambda: self.serving)
-        self._add_worker_endpoints(site)
-        self.web = _web_server(cfg, site)
-        self.web.setServiceParent(self)
+        self.bridge = Bridge(self.api, self.auth, self.requests, reactor)
+        self.site = build_site(self.uploads, self.artifacts, lambda: self.serving)
+        self._add_worker_endpoints(self.site)
+        if listen:
+            GrpcService(self.bridge, cfg.bind_address, cfg.grpc_port, cfg.grpc_threads,
+                        tls_pair(cfg)).setServiceParent(self)
+            self.web = web_server(cfg, self.site)
+            self.web.setServiceParent(self)
         retention_service(self.retention, cfg.retention.sweep_interval_secs).setServiceParent(self)
 
     def _add_worker_endpoints(self, site) -> None:
@@ -152,13 +179,13 @@ def _where(cfg: HierophantConfig, data: Path) -> str:
     return store
 
 
-def _tls_pair(cfg: HierophantConfig) -> tuple[bytes, bytes] | None:
+def tls_pair(cfg: HierophantConfig) -> tuple[bytes, bytes] | None:
     if not cfg.tls.cert:
         return None
     return Path(cfg.tls.key).read_bytes(), Path(cfg.tls.cert).read_bytes()
 
 
-def _web_server(cfg: HierophantConfig, site):
+def web_server(cfg: HierophantConfig, site):
     if cfg.tls.cert:
         pem = Path(cfg.tls.key).read_bytes() + b"\n" + Path(cfg.tls.cert).read_bytes()
         options = ssl.PrivateCertificate.loadPEM(pem).options()
@@ -168,4 +195,10 @@ def _web_server(cfg: HierophantConfig, site):
 
 def make_service(cfg: HierophantConfig) -> Hierophant:
     route_stdlib_logging(cfg.log_level)
+    if not cfg.store.url and cfg.ha != HaConfig():
+        log.warning("[ha] takeover_secs has no effect: a hierophant on SQLite (no [store] url) "
+                    "always leads; standbys need a shared PostgreSQL store")
+    if cfg.store.url:
+        from hierophant.leadership import Member
+        return Member(cfg)
     return Hierophant(cfg)
