@@ -86,6 +86,7 @@ class PgStore:
         self._queue: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
         self._conn: psycopg.Connection | None = None
+        self._closed = False
         try:
             self._conn = self._connect()
             applied = pgschema.migrate(self._conn)
@@ -119,7 +120,8 @@ class PgStore:
         self._thread.start()
 
     def stop(self) -> None:
-        """Finish queued writes, then close."""
+        """Finish queued writes, then close; later writes fail at once."""
+        self._closed = True
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join()
@@ -134,6 +136,10 @@ class PgStore:
         ops = [_upsert(r) for r in put] + [_delete(r) for r in delete]
         ops += [(_NONCE_UPSERT, (a, u64_to_sql(n))) for a, n in (nonces or {}).items()]
         ops += [(sql.replace("?", "%s"), args) for sql, args in statements]
+        if self._closed:
+            error = Fenced if self.epoch is not None else StoreUnavailable
+            return defer.fail(error(f"the store at {self.where} is closed: this hierophant is "
+                                    f"{'no longer leading' if self.epoch is not None else 'stopping'}; retry"))
         d: defer.Deferred = defer.Deferred()
         self._queue.put((ops, d))
         return d
