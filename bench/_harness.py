@@ -107,8 +107,12 @@ class Hierophant:
     """A real `twistd -n hierophant` on free loopback ports with its data_dir in a temp dir."""
 
     def __init__(self, children: Children, root: Path, grpc_threads: int = 32,
-                 max_artifact_bytes: int = 2 << 30, max_decompressed_bytes: int = 4 << 30) -> None:
+                 max_artifact_bytes: int = 2 << 30, max_decompressed_bytes: int = 4 << 30,
+                 extra_toml: str = "", env: dict | None = None) -> None:
+        """`extra_toml` is appended to the config (e.g. [store] / [artifacts] tables), `env`
+        added to the environment (e.g. S3 credentials)."""
         self.children = children
+        self.env = dict(env or {})
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.data_dir = root / "data"
@@ -138,7 +142,7 @@ max_decompressed_bytes = {max_decompressed_bytes}
 # The benches register a placeholder ELF, not a runnable guest: executing it would end
 # their requests (and measure the executor, which bench/executor_bench.py does).
 enabled = false
-""")
+""" + extra_toml)
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -146,7 +150,7 @@ enabled = false
         return f"{LOOPBACK}:{self.grpc_port}"
 
     def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HIEROPHANT_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HIEROPHANT_")} | self.env
         log = open(self.log, "ab")
         self.proc = self.children.spawn(
             [str(VENV_BIN / "twistd"), "-n", "--pidfile=", "hierophant", "-c", str(self.config)],

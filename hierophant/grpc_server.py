@@ -22,7 +22,7 @@ from twisted.internet import defer, threads
 
 from hierophant import errors
 from hierophant.auth import Auth
-from hierophant.errors import RpcError
+from hierophant.errors import RpcError, StoreUnavailable
 from hierophant.network_api import NetworkApi
 from hierophant.requests import RequestBook
 from network_lib.proto import artifact_pb2, network_pb2 as pb
@@ -84,6 +84,9 @@ class Bridge:
                 context.abort(e.code, e.message)
             except defer.TimeoutError:
                 context.abort(grpc.StatusCode.UNAVAILABLE, f"{name} timed out inside the coordinator; retry")
+            except StoreUnavailable as e:
+                # Nothing was changed; the SDK retries UNAVAILABLE (sdk-network-contract.md §6.3).
+                context.abort(grpc.StatusCode.UNAVAILABLE, f"{name}: {e}; retry")
             except Exception:
                 log.exception("%s failed", name)
                 context.abort(grpc.StatusCode.INTERNAL, f"{name} failed inside the coordinator; retry")

@@ -164,12 +164,17 @@ class SeaweedS3:
             ports.add(free_port(ports | {p + 10000 for p in ports}))
         master, volume, filer, s3, iceberg, lance, *_ = sorted(ports)
         self.port = s3
-        self.proc = subprocess.Popen(
-            [exe, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={self.dir / 'data'}",
-             f"-master.port={master}", f"-volume.port={volume}", f"-filer.port={filer}",
-             "-s3", f"-s3.port={s3}", f"-s3.port.iceberg={iceberg}", f"-s3.port.lance={lance}",
-             f"-s3.config={config}", "-master.volumeSizeLimitMB=64", "-volume.max=200", "-metricsPort=0"],
-            stdout=open(self.log, "ab"), stderr=subprocess.STDOUT, cwd=self.dir)
+        self.command = [
+            exe, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={self.dir / 'data'}",
+            f"-master.port={master}", f"-volume.port={volume}", f"-filer.port={filer}",
+            "-s3", f"-s3.port={s3}", f"-s3.port.iceberg={iceberg}", f"-s3.port.lance={lance}",
+            f"-s3.config={config}", "-master.volumeSizeLimitMB=64", "-volume.max=200", "-metricsPort=0"]
+        self.start()
+
+    def start(self) -> None:
+        """Start (or restart, on the same ports and data) and wait until a bucket round trip works."""
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT, cwd=self.dir)
         _wait_port(self.port, self.proc, 60, "weed server -s3", self.log)
         self._wait_ready()
 
@@ -209,13 +214,10 @@ class SeaweedS3:
         return {"AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_SECRET}
 
     def stop(self) -> None:
+        """Kill the server (weed takes ~20 s to honour SIGTERM; its data is throw-away)."""
         if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+            self.proc.kill()
+            self.proc.wait(10)
 
     def remove(self) -> None:
         try:

@@ -37,7 +37,11 @@ def make_hierophant(tmp_path, store_backend):
     started: list[Hierophant] = []
 
     def make(name: str = "h", start: bool = True, **overrides) -> Hierophant:
-        h = Hierophant(tmp_path / name, **{**store_backend, **overrides})
+        merged = dict(store_backend)
+        for k, v in overrides.items():
+            both = isinstance(v, dict) and isinstance(merged.get(k), dict)
+            merged[k] = {**merged[k], **v} if both else v
+        h = Hierophant(tmp_path / name, **merged)
         started.append(h)
         return h.start() if start else h
 
