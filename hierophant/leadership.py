@@ -30,6 +30,7 @@ from twisted.internet import defer, threads
 from twisted.python.threadpool import ThreadPool
 from twisted.web import server
 
+from hierophant.blobs import open_blobs
 from hierophant.config import HierophantConfig
 from hierophant.grpc_server import ARTIFACT, NETWORK, GrpcService, Switch
 from hierophant.lease import Lease, LeaseTiming, new_holder_id
@@ -179,7 +180,10 @@ class Member(service.MultiService):
         data = Path(cfg.data_dir)
         data.mkdir(parents=True, exist_ok=True)
         self._lock = lock_dir(data, "data_dir", "hierophant")
-        PgStore(cfg.store.url).stop()       # reachable, schema migrated: else exit now, saying why
+        # Reachable, schema migrated, bucket there: else exit now, saying why (StoreUnavailable).
+        # A standby never touches the artifacts: clear_temp waits for its term as leader.
+        PgStore(cfg.store.url).stop()
+        open_blobs(cfg, data)
         self.term: Hierophant | None = None
         self.switch = Switch()
         self.grpc = GrpcService(self.switch, cfg.bind_address, cfg.grpc_port, cfg.grpc_threads, tls_pair(cfg))

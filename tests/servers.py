@@ -241,6 +241,7 @@ def haproxy_config(grpc_port: int, http_port: int, backends: list[tuple[int, int
     hierophants `backends` [(grpc_port, http_port)], health-checked every `inter_ms`."""
     text = HA_EXAMPLE.read_text()
     text = text.replace("log stdout format raw local0 info", "log stdout format raw local0 notice")
+    text = re.sub(r"maxconn \d+", "maxconn 1000", text)    # within any machine's open-file limit
     text = re.sub(r"default-server inter \S+", f"default-server inter {inter_ms}ms", text)
     text = text.replace("bind :9000", f"bind 127.0.0.1:{grpc_port}").replace("bind :9010", f"bind 127.0.0.1:{http_port}")
     for i, (g, h) in enumerate(backends, 1):

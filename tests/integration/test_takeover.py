@@ -190,18 +190,20 @@ def test_leader_paused_past_its_lease_is_fenced_steps_down_and_service_goes_on(p
         c.register_program(vk_hash(1), vk(), elf())
         first = c.request_proof(vk_hash(1), stdin(1), "core")
         assert c.wait_proof(first, timeout=60)
+        spare = c.create_artifact("STDIN")              # for a RequestProof the paused leader gets
+        c.upload(spare.artifact_presigned_url, stdin(3))
     rows_before = count_requests(a)
 
-    a.signal(signal.SIGSTOP)
+    a.proc.send_signal(signal.SIGSTOP)
     try:
         wait_for(lambda: leading(b), timeout=60, what="the standby to lead while the leader is paused")
         # A client that reached the paused leader directly: its call is served after the resume.
         late: list = []
-        caller = threading.Thread(target=lambda: late.append(raw_request_proof(a.grpc_target)), daemon=True)
+        caller = threading.Thread(target=lambda: late.append(raw_request_proof(a.grpc_target, spare.artifact_uri)), daemon=True)
         caller.start()
         time.sleep(1.0)
     finally:
-        a.signal(signal.SIGCONT)
+        a.proc.send_signal(signal.SIGCONT)
     caller.join(60)
     assert late and late[0] in RETRYABLE, late          # refused: it can change nothing
     wait_for(lambda: standby(a), timeout=30, what="the old leader to stand by")
@@ -223,10 +225,10 @@ def count_requests(h) -> int:
         return conn.execute("SELECT count(*) FROM requests").fetchone()[0]
 
 
-def raw_request_proof(target: str):
+def raw_request_proof(target: str, stdin_uri: str):
     """RequestProof straight to one hierophant, without retries: its status code."""
     body = pb.RequestProofRequestBody(nonce=0, vk_hash=vk_hash(1), version="sp1-v6.1.0", mode=1, strategy=1,
-                                      stdin_uri="x", deadline=int(time.time()) + 600)
+                                      stdin_uri=stdin_uri, deadline=int(time.time()) + 600)
     with grpc.insecure_channel(target) as ch:
         try:
             network_pb2_grpc.ProverNetworkStub(ch).RequestProof(
