@@ -136,17 +136,24 @@ class Leadership(service.Service):
     def _try(self):
         sent = self.monotonic()
         epoch = yield self._in_thread(self.lease.acquire)
-        if epoch is None or not self.running:
+        if epoch is None:
+            return
+        if not self.running:                      # stopped meanwhile: give it straight back
+            yield self._in_thread(self.lease.release, epoch)
             return
         self.epoch = epoch
         self._arm_expiry(sent)
         log.info("won the leadership (epoch %d, holder %s); taking over", epoch, self.lease.holder)
-        try:
-            yield self.elected(epoch)
-        except Exception as e:      # noqa: BLE001 - any failure to take over: give the lease back
-            log.error("could not take over (epoch %d): %s", epoch, e, exc_info=True)
-            self.lost(f"taking over failed: {e}")
-            yield self._in_thread(self.lease.release, epoch)
+        # Renewals go on while the term is built (reading a big store takes a while).
+        d = defer.maybeDeferred(self.elected, epoch)
+        d.addErrback(self._takeover_failed, epoch)
+
+    def _takeover_failed(self, failure, epoch: int) -> None:
+        log.error("could not take over (epoch %d): %s", epoch, failure.getTraceback())
+        if self.epoch == epoch:
+            self.lost(f"taking over failed: {failure.getErrorMessage()}")
+            self._in_thread(self.lease.release, epoch).addErrback(
+                lambda f: log.warning("could not release the lease: %s", f.getErrorMessage()))
 
     @defer.inlineCallbacks
     def _renew(self):

@@ -230,8 +230,12 @@ class SeaweedS3:
 HA_EXAMPLE = Path(__file__).resolve().parents[1] / "etc" / "ha" / "haproxy.cfg"
 
 
+def haproxy_binary() -> str | None:
+    return shutil.which("haproxy") or next((p for p in ("/usr/sbin/haproxy",) if os.access(p, os.X_OK)), None)
+
+
 def missing_haproxy() -> str | None:
-    if shutil.which("haproxy") is None:
+    if haproxy_binary() is None:
         return "HAProxy not found: install Debian's `haproxy` package (apt-get install -y haproxy)"
     return None
 
@@ -262,7 +266,7 @@ class HaProxy:
         self.config = self.dir / "haproxy.cfg"
         self.config.write_text(haproxy_config(self.grpc_port, self.http_port, backends))
         self.log = self.dir / "haproxy.log"
-        self.proc = subprocess.Popen(["haproxy", "-db", "-f", str(self.config)], stdout=open(self.log, "ab"),
+        self.proc = subprocess.Popen([haproxy_binary(), "-db", "-f", str(self.config)], stdout=open(self.log, "ab"),
                                      stderr=subprocess.STDOUT, cwd=self.dir)
         _wait_port(self.http_port, self.proc, 30, "haproxy", self.log)
         _wait_port(self.grpc_port, self.proc, 30, "haproxy", self.log)

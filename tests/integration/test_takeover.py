@@ -8,14 +8,18 @@ import re
 import signal
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import grpc
 import psycopg
 import pytest
 
 from network_lib.client import NetworkClient
-from network_lib.proto import network_pb2 as pb, network_pb2_grpc
+from network_lib.proto import network_pb2 as pb
+from network_lib.proto import network_pb2_grpc
 from tests import servers
+from tests.integration.harness import WORKER_TOKEN
 from tests.integration.sp1data import elf, stdin, vk, vk_hash
 from tests.integration.test_durability import wait_for
 
@@ -52,10 +56,18 @@ def leading(h) -> bool:
     return h.healthz() == 200
 
 
-def contemplant_of_both(make_contemplant, a, b, **prover):
+def lead_with_worker(pair, make_contemplant, **prover):
+    """a leads, b stands by, the proxy sends clients to a, and a mock contemplant listing
+    both addresses is registered with a."""
+    a, b, proxy = pair
+    a.start()
+    b.start(ready=False)
+    assert leading(a) and standby(b)
+    wait_for(lambda: proxy_ok(proxy), timeout=30, what="HAProxy to see the leader")
     c = make_contemplant(a, start=False, **prover)
     c.cfg["hierophant_ws_address"] = [f"ws://127.0.0.1:{h.http_port}/ws" for h in (a, b)]
-    return c.start(wait=False)
+    c.start(wait=False).wait_registered(60)
+    return c
 
 
 def status(target: str, rid: bytes) -> pb.GetProofRequestStatusResponse:
@@ -105,12 +117,7 @@ class Poller:
 
 def test_leader_killed_mid_proof_the_standby_finishes_it_without_proving_again(pair, make_contemplant):
     a, b, proxy = pair
-    a.start()
-    b.start(ready=False)
-    assert leading(a) and standby(b)
-    wait_for(lambda: proxy_ok(proxy), timeout=30, what="HAProxy to see the leader")
-    worker = contemplant_of_both(make_contemplant, a, b, delay_secs=10.0)
-    worker.wait_registered(60)
+    worker = lead_with_worker(pair, make_contemplant, delay_secs=10.0)
     with NetworkClient(proxy.rpc_url, unsigned=True, profile="6.x") as c:
         c.register_program(vk_hash(1), vk(), elf())
         mid = c.request_proof(vk_hash(1), stdin(1), "core")
@@ -177,15 +184,29 @@ def test_two_started_at_once_exactly_one_leads(pair):
     with pytest.raises(grpc.RpcError) as unknown:
         status(leader.grpc_target, b"\0" * 32)
     assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+    # The standby refuses a worker's upgrade (so it dials the next address) and every path.
+    code, body, role = http_get(f"{other.http_url}/ws", {"Authorization": f"Bearer {WORKER_TOKEN}",
+                                                         "Connection": "Upgrade", "Upgrade": "websocket",
+                                                         "Sec-WebSocket-Version": "13",
+                                                         "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    assert (code, role) == (503, "standby") and "next hierophant_ws_address" in body
+    code, body, role = http_get(f"{other.http_url}/contemplants", {})
+    assert (code, role) == (503, "standby") and "does not lead" in body
+    assert http_get(f"{leader.http_url}/contemplants", {})[0] == 200
+
+
+def http_get(url: str, headers: dict) -> tuple[int, str, str | None]:
+    """(status, body, X-Hierophant-Role) of a GET."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as r:
+            return r.status, r.read().decode(), r.headers.get("x-hierophant-role")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(), e.headers.get("x-hierophant-role")
 
 
 def test_leader_paused_past_its_lease_is_fenced_steps_down_and_service_goes_on(pair, make_contemplant):
     a, b, proxy = pair
-    a.start()
-    b.start(ready=False)
-    wait_for(lambda: proxy_ok(proxy), timeout=30, what="HAProxy to see the leader")
-    worker = contemplant_of_both(make_contemplant, a, b, delay_secs=0.5)
-    worker.wait_registered(60)
+    worker = lead_with_worker(pair, make_contemplant, delay_secs=0.5)
     with NetworkClient(proxy.rpc_url, unsigned=True, profile="6.x") as c:
         c.register_program(vk_hash(1), vk(), elf())
         first = c.request_proof(vk_hash(1), stdin(1), "core")

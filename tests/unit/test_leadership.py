@@ -12,8 +12,8 @@ import pytest_twisted
 from twisted.internet import defer, reactor, task
 
 from hierophant.errors import Fenced
-from hierophant.lease import Lease, LeaseTiming
 from hierophant.leadership import Leadership
+from hierophant.lease import Lease, LeaseTiming
 from hierophant.model import Program
 from hierophant.pgstore import PgStore
 
