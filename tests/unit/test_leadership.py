@@ -11,11 +11,13 @@ import pytest
 import pytest_twisted
 from twisted.internet import defer, reactor, task
 
+from hierophant.config import load_config
 from hierophant.errors import Fenced
 from hierophant.leadership import Leadership
 from hierophant.lease import Lease, LeaseTiming
 from hierophant.model import Program
 from hierophant.pgstore import PgStore
+from network_lib.config import ConfigError
 
 LEASE = 0.5
 
@@ -157,3 +159,18 @@ def test_a_leader_whose_renewals_stall_steps_down_when_its_lease_runs_out(leases
         stall.set()
         leadership.stopService()
         yield leadership.release()
+
+
+# -- configuration ------------------------------------------------------------------------------
+def test_takeover_secs_is_checked_and_named_and_sets_the_lease(tmp_path):
+    env = {"HIEROPHANT_WORKER_TOKEN": "t"}
+    assert load_config("etc/hierophant.toml", environ=env).ha.takeover_secs == 15.0
+    cfg = load_config(None, environ={**env, "HIEROPHANT_HA_TAKEOVER_SECS": "3"})
+    assert cfg.ha.takeover_secs == 3.0
+    assert LeaseTiming.for_takeover(3.0) == LeaseTiming(lease_secs=0.6 * 3.0, renew_secs=0.5, poll_secs=0.375)
+    with pytest.raises(ConfigError, match="ha.takeover_secs"):
+        load_config(None, environ={**env, "HIEROPHANT_HA_TAKEOVER_SECS": "0"})
+    path = tmp_path / "h.toml"
+    path.write_text('worker_token = "t"\n[ha]\ntakeover_seconds = 3\n')
+    with pytest.raises(ConfigError, match="ha.takeover_seconds"):
+        load_config(path, environ={})
