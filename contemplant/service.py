@@ -46,7 +46,7 @@ class Contemplant(service.MultiService):
     def __init__(self, cfg: ContemplantConfig, backends: Optional[list] = None, clock=None,
                  stop_reactor: Optional[Callable[[], None]] = None,
                  protocol_version: str = wp.PROTOCOL_VERSION,
-                 reconnect_backoff: tuple[float, float] = (1.0, 30.0),
+                 reconnect_backoff: tuple[float, float] = (0.5, 30.0),
                  http_backoff: tuple[float, float] = (1.0, 30.0)) -> None:
         super().__init__()
         if clock is None:
@@ -186,11 +186,14 @@ class Contemplant(service.MultiService):
         return self.connection.send(msg)
 
     def capabilities(self) -> dict:
+        """Flat fields (protocol 1.0) and, per prover in `[[provers]]` order, its own (1.1)."""
         caps = [b.capabilities for b in self.backends]
         return {"backends": sorted({c.backend for c in caps}),
                 "modes": sorted({m for c in caps for m in c.modes}),
                 "circuit_versions": sorted({v for c in caps for v in c.circuit_versions}),
-                "slots": sum(c.slots for c in caps)}
+                "slots": sum(c.slots for c in caps),
+                "provers": [{"backend": c.backend, "modes": sorted(c.modes),
+                             "circuit_versions": sorted(c.circuit_versions), "slots": c.slots} for c in caps]}
 
     def health(self) -> dict:
         return {"healthy": self.connection.registered, "worker_id": self.worker_id,

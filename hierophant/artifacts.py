@@ -6,22 +6,28 @@ here, or an S3 bucket (hierophant/s3blobs.py).
 Files are written to `tmp/` and renamed into place after fsync, so a stored artifact is
 always whole. `artifact_uri` values are ids, never links (DESIGN.md "Artifacts"); uploads
 use a separate unguessable token, proofs a separate unguessable download token.
+ArtifactIndex owns the Artifact records: a new value is visible only after its commit.
 """
 from __future__ import annotations
 
 import logging
 import os
 import secrets
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
 from twisted.internet import defer, threads
 
 from hierophant.blobs import BlobStore
-from hierophant.db import Database
 from hierophant.model import Artifact, ArtifactKind, new_token, now
+from hierophant.store import Store
 
 log = logging.getLogger(__name__)
+
+# A PROGRAM artifact is bincode(ELF): a u64 length, then the ELF (sdk-network-contract.md §4.3).
+# Workers and the executor read the raw ELF: skip these bytes.
+ELF_OFFSET = 8
 
 # Prefixes make ids readable for operators; the rest is random.
 _PREFIX = {
@@ -67,7 +73,7 @@ class ArtifactFiles:
 
     def open(self, artifact_id: str, offset: int = 0) -> tuple[int, BinaryIO]:
         """(bytes from `offset` to the end, a reader positioned there); FileNotFoundError if absent."""
-        f = open(self.path(artifact_id), "rb")
+        f = open(self.path(artifact_id), "rb")  # noqa: SIM115 - the caller closes it
         size = os.fstat(f.fileno()).st_size
         f.seek(offset)
         return max(0, size - offset), f
@@ -89,10 +95,13 @@ class ArtifactFiles:
 
 
 class ArtifactIndex:
-    """Reactor-owned table of artifacts, persisted through `Database`."""
+    """Reactor-owned table of artifacts, persisted through the store."""
 
-    def __init__(self, db: Database, files: BlobStore, artifacts: list[Artifact]) -> None:
-        self.db = db
+    def __init__(self, store: Store, files: BlobStore, artifacts: list[Artifact], reactor=None) -> None:
+        if reactor is None:
+            from twisted.internet import reactor
+        self.reactor = reactor
+        self.store = store
         self.files = files
         self._by_id: dict[str, Artifact] = {a.id: a for a in artifacts}
         self._by_upload = {a.upload_token: a for a in artifacts if a.upload_token}
@@ -122,7 +131,7 @@ class ArtifactIndex:
     def create(self, kind: ArtifactKind, owner: bytes):
         """Mint and persist an uploadable artifact; its upload URL survives restarts."""
         artifact = self.new(kind, owner)
-        yield self.db.write(put=[artifact])
+        yield self.store.write(put=[artifact])
         self._add(artifact)
         return artifact
 
@@ -134,35 +143,32 @@ class ArtifactIndex:
             self._by_download[artifact.download_token] = artifact
 
     @defer.inlineCallbacks
-    def store_file(self, artifact: Artifact, temp: Path, size: int, wire_sha256: bytes, extra_put=()):
-        """Move a finished temp file into the blob store, then mark the artifact complete (durably).
-
-        Fails with StoreUnavailable (temp file removed) when the bucket cannot take it."""
+    def store_file(self, artifact: Artifact, temp: Path, size: int, wire_sha256: bytes):
+        """Move a finished temp file into the blob store, then mark the artifact complete
+        (durably). Fires with the new (complete) Artifact value; fails with StoreUnavailable
+        (temp file removed, nothing stored) when the bucket cannot take it."""
         try:
-            yield threads.deferToThread(self.files.commit, temp, artifact.id)
+            yield self._in_thread(self.files.commit, temp, artifact.id)
         except BaseException:
-            yield threads.deferToThread(temp.unlink, missing_ok=True)
+            yield self._in_thread(temp.unlink, missing_ok=True)
             raise
-        artifact.complete = True
-        artifact.size = size
-        artifact.wire_sha256 = wire_sha256
-        artifact.completed_at = now()
-        yield self.db.write(put=[artifact, *extra_put])
-        self._add(artifact)
-        return artifact
+        done = replace(artifact, complete=True, size=size, wire_sha256=wire_sha256, completed_at=now())
+        yield self.store.write(put=[done])
+        self._add(done)
+        return done
 
     @defer.inlineCallbacks
     def delete(self, artifacts: list[Artifact]):
         if not artifacts:
             return
-        yield self.db.write(delete=artifacts)
+        yield self.store.write(delete=artifacts)
         for a in artifacts:
             self._by_id.pop(a.id, None)
             if a.upload_token:
                 self._by_upload.pop(a.upload_token, None)
             if a.download_token:
                 self._by_download.pop(a.download_token, None)
-        yield threads.deferToThread(self._remove_blobs, [a.id for a in artifacts])
+        yield self._in_thread(self._remove_blobs, [a.id for a in artifacts])
 
     def _remove_blobs(self, ids: list[str]) -> None:
         for artifact_id in ids:
@@ -172,3 +178,10 @@ class ArtifactIndex:
                 # The rows are gone; the bytes stay as an orphan until removed by hand.
                 log.exception("could not remove the bytes of %s", artifact_id)
 
+    def _in_thread(self, f, *args, **kw) -> defer.Deferred:
+        return threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), f, *args, **kw)
+
+    def elf(self, artifact_id: str) -> tuple[str, int] | None:
+        """(blob id, bytes to skip) of a program artifact's raw ELF, or None if it is gone."""
+        a = self._by_id.get(artifact_id)
+        return (a.id, ELF_OFFSET) if a is not None else None

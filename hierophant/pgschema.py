@@ -57,6 +57,9 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         "ALTER TABLE requests ALTER COLUMN extra TYPE JSONB USING extra::jsonb",
         "ALTER TABLE requests ALTER COLUMN whitelist TYPE JSONB USING whitelist::jsonb",
     ]),
+    ("proof history says how each fulfilled proof was checked", [
+        "ALTER TABLE proof_history ADD COLUMN checked TEXT NOT NULL DEFAULT ''",
+    ]),
     ("leadership: one lease row and the fencing check every leader write runs (hierophant/lease.py)", [
         """CREATE TABLE leader_lease (
             id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, epoch BIGINT NOT NULL,

@@ -1,8 +1,8 @@
-"""PostgreSQL persistence of the coordinator's records, with the interface of `hierophant.db`.
+"""PostgreSQL persistence of the coordinator's records: the store interface of hierophant/store.py.
 
 `[store] url = "postgresql://user:password@host:port/db"` selects it. Like the SQLite store,
 it only persists what the reactor's owners decide: `write` hands one atomic transaction to
-a single writer thread and returns a Deferred that fires on the reactor after COMMIT
+a single writer thread (hierophant/groupcommit.py) and returns a Deferred that fires on the reactor after COMMIT
 (PostgreSQL's default synchronous_commit: on disk, or on a synchronous standby). Writes
 queued together share one transaction, sent in pipeline mode (group commit: one round trip
 and one WAL flush for many writes), and commit in the order they were made.
@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import queue
-import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -37,14 +35,13 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.string import TextLoader
 from twisted.internet import defer
-from twisted.python.failure import Failure
 
 from hierophant import pgschema
 from hierophant.errors import Fenced, StoreUnavailable
+from hierophant.groupcommit import GroupCommitWriter
 from hierophant.rows import (
     RECORD_TABLE,
     TABLES,
-    Snapshot,
     columns,
     primary_key,
     snapshot,
@@ -53,15 +50,15 @@ from hierophant.rows import (
     u64_from_sql,
     u64_to_sql,
 )
+from hierophant.store import Snapshot
 
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 5          # seconds, per connection attempt
-MAX_BATCH = 512
 # Dead peers are noticed within ~20 s even mid-query (TCP keepalives and user timeout).
-_CONNECT_OPTIONS = dict(connect_timeout=CONNECT_TIMEOUT, keepalives=1, keepalives_idle=5,
-                        keepalives_interval=2, keepalives_count=3, tcp_user_timeout=20_000,
-                        application_name="hierophant")
+_CONNECT_OPTIONS = {"connect_timeout": CONNECT_TIMEOUT, "keepalives": 1, "keepalives_idle": 5,
+                    "keepalives_interval": 2, "keepalives_count": 3, "tcp_user_timeout": 20_000,
+                    "application_name": "hierophant"}
 
 
 def redact(url: str) -> str:
@@ -74,7 +71,7 @@ def redact(url: str) -> str:
 
 
 class PgStore:
-    """The store interface of `hierophant.db.Database`, on PostgreSQL. Open before the reactor runs."""
+    """The store interface of hierophant/store.py, on PostgreSQL. Open before the reactor runs."""
 
     def __init__(self, url: str, reactor=None, epoch: int | None = None,
                  on_fenced: Callable[[], None] | None = None) -> None:
@@ -83,8 +80,7 @@ class PgStore:
         self.on_fenced = on_fenced
         self.where = redact(url)
         self._reactor = reactor
-        self._queue: queue.Queue = queue.Queue()
-        self._thread: threading.Thread | None = None
+        self._writer = GroupCommitWriter(self._transaction, "postgresql", reactor, unavailable=(StoreUnavailable,))
         self._conn: psycopg.Connection | None = None
         self._closed = False
         try:
@@ -113,78 +109,25 @@ class PgStore:
         return snapshot(rows, nonces)
 
     def start(self) -> None:
-        if self._reactor is None:
-            from twisted.internet import reactor
-            self._reactor = reactor
-        self._thread = threading.Thread(target=self._loop, name="postgresql", daemon=True)
-        self._thread.start()
+        self._writer.start()
 
     def stop(self) -> None:
         """Finish queued writes, then close; later writes fail at once."""
         self._closed = True
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
+        self._writer.stop()
         if self._conn is not None:
             self._conn.close()
 
     def write(self, put: Iterable[Any] = (), delete: Iterable[Any] = (),
-              nonces: dict[bytes, int] | None = None,
-              statements: Iterable[tuple[str, tuple]] = ()) -> defer.Deferred:
-        """Upsert `put`, delete `delete`, set `nonces`: one transaction (see hierophant.db)."""
+              nonces: dict[bytes, int] | None = None) -> defer.Deferred:
+        """Upsert `put`, delete `delete`, set `nonces`: one transaction (hierophant.store)."""
         ops = [_upsert(r) for r in put] + [_delete(r) for r in delete]
         ops += [(_NONCE_UPSERT, (a, u64_to_sql(n))) for a, n in (nonces or {}).items()]
-        ops += [(sql.replace("?", "%s"), args) for sql, args in statements]
         if self._closed:
             error = Fenced if self.epoch is not None else StoreUnavailable
             return defer.fail(error(f"the store at {self.where} is closed: this hierophant is "
                                     f"{'no longer leading' if self.epoch is not None else 'stopping'}; retry"))
-        d: defer.Deferred = defer.Deferred()
-        self._queue.put((ops, d))
-        return d
-
-    # -- writer thread ------------------------------------------------------------------------
-    def _loop(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            batch = [item]
-            while len(batch) < MAX_BATCH:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._queue.put(None)
-                    break
-                batch.append(nxt)
-            for d, error in self._commit(batch):
-                if error is None:
-                    self._reactor.callFromThread(d.callback, None)
-                else:
-                    self._reactor.callFromThread(d.errback, error)
-
-    def _commit(self, batch: list) -> list:
-        try:
-            self._transaction([op for ops, _ in batch for op in ops])
-            return [(d, None) for _, d in batch]
-        except StoreUnavailable:
-            failure = Failure()
-            return [(d, failure) for _, d in batch]
-        except Exception:
-            if len(batch) == 1:
-                return [(batch[0][1], Failure())]
-        # One bad write must not sink the others: commit them one by one.
-        results = []
-        for ops, d in batch:
-            try:
-                self._transaction(ops)
-                results.append((d, None))
-            except Exception:
-                results.append((d, Failure()))
-        return results
+        return self._writer.submit(ops)
 
     def _transaction(self, ops: list[tuple[str, tuple]]) -> None:
         conn = self._connection()
@@ -204,7 +147,10 @@ class PgStore:
     def _fenced(self) -> None:
         log.warning("PostgreSQL at %s: write refused: leadership epoch %s was taken over", self.where, self.epoch)
         if self.on_fenced is not None:
-            self._reactor.callFromThread(self.on_fenced)
+            reactor = self._reactor
+            if reactor is None:
+                from twisted.internet import reactor
+            reactor.callFromThread(self.on_fenced)
         raise Fenced(f"this hierophant no longer leads (epoch {self.epoch} was taken over); "
                      "retry: the new leader answers") from None
 

@@ -19,6 +19,7 @@ from hierophant.model import (
     ProofRecord,
     ProofRequest,
 )
+from hierophant.store import Snapshot
 
 U64 = 1 << 64
 
@@ -36,8 +37,8 @@ def _json_hex_list(v: list[bytes]) -> str:
     return json.dumps([x.hex() for x in v])
 
 
-def _hex_list(v: str) -> list[bytes]:
-    return [bytes.fromhex(x) for x in json.loads(v)]
+def _hex_list(v: str) -> tuple[bytes, ...]:
+    return tuple(bytes.fromhex(x) for x in json.loads(v))
 
 
 _U64 = (u64_to_sql, u64_from_sql)
@@ -88,17 +89,6 @@ def from_row(table: str, row: Mapping[str, Any]) -> Any:
         v = row[col]
         kwargs[col] = None if v is None else codecs.get(col, _IDENT)[1](v)
     return cls(**kwargs)
-
-
-@dataclasses.dataclass
-class Snapshot:
-    """Everything the store holds, read once at start-up."""
-    programs: list[Program]
-    artifacts: list[Artifact]
-    requests: list[ProofRequest]
-    nonces: dict[bytes, int]
-    history: list[ProofRecord]
-    dead_workers: list[DeadWorker]
 
 
 def snapshot(rows: Mapping[str, list], nonces: dict[bytes, int]) -> Snapshot:

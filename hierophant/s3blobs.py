@@ -28,6 +28,9 @@ from botocore.config import Config
 from hierophant.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
+# boto's debug logs print every request's signing material and flood the log: INFO at most.
+for _name in ("boto3", "botocore", "s3transfer", "urllib3"):
+    logging.getLogger(_name).setLevel(logging.INFO)
 
 MIB = 1 << 20
 MULTIPART_BYTES = 64 * MIB

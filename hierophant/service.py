@@ -26,20 +26,18 @@ from hierophant.config import HaConfig, HierophantConfig
 from hierophant.db import Database
 from hierophant.execution import Executions
 from hierophant.grpc_server import Bridge, GrpcService
+from hierophant.history import History
 from hierophant.network_api import NetworkApi
 from hierophant.programs import Nonces, Programs
 from hierophant.requests import RequestBook
 from hierophant.retention import Retention, retention_service
 from hierophant.uploads import Uploads
+from hierophant.web.jobs import JobFiles, StatusJson, history_limit, route_proof_upload
 from hierophant.web.site import build_site
-from hierophant.workers.http import (
-    JobFiles,
-    StatusJson,
-    history_limit,
-    route_proof_upload,
-)
+from hierophant.web.worker_socket import WorkerGate
+from hierophant.workers.dead import DeadWorkers
+from hierophant.workers.intake import ProofIntake, StructureChecker
 from hierophant.workers.scheduler import Scheduler
-from hierophant.workers.ws import WorkerGate
 from network_lib.dirlock import lock_dir
 from network_lib.logs import route_stdlib_logging
 
@@ -47,16 +45,18 @@ log = logging.getLogger("hierophant")
 
 
 class DatabaseService(service.Service):
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    """Starts and stops the store (any implementation of hierophant.store's interface)."""
+
+    def __init__(self, store) -> None:
+        self.store = store
 
     def startService(self) -> None:
-        self.db.start()
+        self.store.start()
         super().startService()
 
     def stopService(self):
         super().stopService()
-        return threads.deferToThread(self.db.stop)      # drains queued writes off the reactor
+        return threads.deferToThread(self.store.stop)      # drains queued writes off the reactor
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,21 +91,27 @@ class Hierophant(service.MultiService):
             data.mkdir(parents=True, exist_ok=True)
             self._lock = lock_dir(data, "data_dir", "hierophant")
             opened = open_state(cfg, data)
-        self.db, snap, files, dropped = opened.store, opened.snapshot, opened.files, opened.dropped
-        self.artifacts = ArtifactIndex(self.db, files, snap.artifacts)
-        self.programs = Programs(self.db, snap.programs)
-        self.nonces = Nonces(snap.nonces)
-        self.requests = RequestBook(self.db, snap.requests, self.proof_uri, cfg.scheduler.deadline_grace_secs)
+        self.store = self.db = opened.store
+        snap, files, dropped = opened.snapshot, opened.files, opened.dropped
+        # The record owners (hierophant.model): each commits through the store before it shows.
+        self.artifacts = ArtifactIndex(self.store, files, snap.artifacts)
+        self.programs = Programs(self.store, snap.programs)
+        self.nonces = Nonces(self.store, snap.nonces)
+        self.history = History(self.store, snap.history)
+        self.dead = DeadWorkers(self.store, snap.dead_workers)
+        self.requests = RequestBook(self.store, snap.requests, self.proof_uri, cfg.scheduler.deadline_grace_secs)
         self.auth = Auth(cfg.auth.mode, cfg.auth.allowlist)
         self.api = NetworkApi(self.artifacts, self.programs, self.nonces, self.requests,
                               self.upload_url, self.auth.checks_nonces)
         self.uploads = Uploads(self.artifacts, cfg.limits.max_artifact_bytes, cfg.limits.max_decompressed_bytes)
-        self.scheduler = Scheduler(cfg.scheduler, self.requests, self.artifacts, self.programs, self.db,
-                                   cfg.public_base, execution_enabled=cfg.execution.enabled,
-                                   history=snap.history, dead=snap.dead_workers)
+        self.scheduler = Scheduler(cfg.scheduler, self.requests, self.artifacts, self.programs, cfg.public_base,
+                                   execution_enabled=cfg.execution.enabled, history=self.history, dead=self.dead)
+        # The proof check is pluggable: a verifier with the same `check` replaces this one.
+        self.checker = StructureChecker()
+        self.intake = ProofIntake(self.scheduler, self.artifacts, self.checker)
         self.executions = Executions(cfg.execution, self.requests, self.artifacts, self.scheduler.executed)
         self.retention = Retention(self.requests, self.artifacts, self.programs,
-                                   cfg.retention.proof_days, cfg.retention.input_days, self.scheduler.history)
+                                   cfg.retention.proof_days, cfg.retention.input_days, self.history)
         log.info("loaded %s: %d programs, %d artifacts, %d requests (%d live)%s", _where(cfg, data),
                  len(snap.programs), len(snap.artifacts), len(snap.requests),
                  len(self.requests.live()), f"; dropped {dropped} partial uploads" if dropped else "")
@@ -114,7 +120,8 @@ class Hierophant(service.MultiService):
     def _build_children(self, listen: bool) -> None:
         from twisted.internet import reactor
         cfg = self.cfg
-        DatabaseService(self.db).setServiceParent(self)
+        DatabaseService(self.store).setServiceParent(self)
+        self.scheduler.setServiceParent(self)
         self.bridge = Bridge(self.api, self.auth, self.requests, reactor)
         self.site = build_site(self.uploads, self.artifacts, lambda: self.serving)
         self._add_worker_endpoints(self.site)
@@ -129,8 +136,8 @@ class Hierophant(service.MultiService):
         cfg, s, root = self.cfg, self.scheduler, site.resource
         ws_url = cfg.public_base.replace("https://", "wss://").replace("http://", "ws://") + "/ws"
         root.putChild(b"ws", WorkerGate(s, cfg.worker_token, ws_url))
-        root.putChild(b"jobs", JobFiles(s, cfg.worker_token))
-        site.body_routes.append((b"/jobs/", route_proof_upload(s, cfg.worker_token)))
+        root.putChild(b"jobs", JobFiles(s, self.intake, cfg.worker_token))
+        site.body_routes.append((b"/jobs/", route_proof_upload(self.intake, cfg.worker_token)))
         root.putChild(b"contemplants", StatusJson(lambda r: s.workers_json(), cfg.admin_token))
         root.putChild(b"dead-contemplants", StatusJson(lambda r: s.dead_json(), cfg.admin_token))
         root.putChild(b"proof-history", StatusJson(lambda r: s.history_json(history_limit(r)), cfg.admin_token))
@@ -146,7 +153,6 @@ class Hierophant(service.MultiService):
 
     def startService(self) -> None:
         super().startService()
-        self.scheduler.start()
         self.executions.resume()
         self.serving = True
         cfg = self.cfg
@@ -156,7 +162,6 @@ class Hierophant(service.MultiService):
     def stopService(self):
         self.serving = False
         self.executions.stop()
-        self.scheduler.stop()
         self.requests.stop()
         return super().stopService()
 

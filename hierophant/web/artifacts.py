@@ -7,7 +7,8 @@ from twisted.web import resource, server
 
 from hierophant.artifacts import ArtifactIndex
 from hierophant.errors import StoreUnavailable
-from hierophant.uploads import Outcome, Uploads
+from hierophant.spool import Outcome
+from hierophant.uploads import Uploads
 from hierophant.web.files import serve_blob
 from hierophant.web.request import HierophantRequest
 from hierophant.web.util import text

@@ -24,7 +24,7 @@ from hierophant.model import (
     ProofRequest,
 )
 from hierophant.pgstore import PgStore, redact
-from hierophant.rows import U64
+from hierophant.rows import U64, to_row
 
 U64_MAX = U64 - 1
 
@@ -34,7 +34,7 @@ def request(n: int = 1, **kw) -> ProofRequest:
         request_id=bytes([n]) * 32, requester=b"\x11" * 20, vk_hash=b"\x22" * 32, version="sp1-v6.1.0",
         circuit_version="v6.1.0", mode=4, strategy=1, stdin_uri="stdin_a", stdin_artifact="stdin_a",
         program_artifact="program_a", program_uri="program_a", deadline=U64_MAX, cycle_limit=U64_MAX,
-        gas_limit=1 << 63, min_auction_period=0, whitelist=[b"\x01" * 20, b"\x02" * 20], stdin_private=True,
+        gas_limit=1 << 63, min_auction_period=0, whitelist=(b"\x01" * 20, b"\x02" * 20), stdin_private=True,
         nonce=7, tx_hash=b"\x33" * 32, created_at=1, updated_at=2, fulfillment=Fulfillment.ASSIGNED,
         execution=Execution.EXECUTED, cycles=123, public_values_hash=b"\x44" * 32, assigned_at=1.5,
         extra={"public_values": "abcd", "execution_no_verdict": True})
@@ -48,7 +48,7 @@ RECORDS = [
              wire_sha256=b"\x55" * 32, completed_at=4),
     Artifact("proof_a", ArtifactKind.PROOF, b"", 3, download_token="down"),
     request(),
-    ProofRecord("h1", b"\x01" * 32, 1, 4, "v6.1.0", "w", "worker", 1.25, 2.5, "fulfilled", "ok"),
+    ProofRecord("h1", b"\x01" * 32, 1, 4, "v6.1.0", "w", "worker", 1.25, 2.5, "fulfilled", "ok", "verified"),
     DeadWorker("w2", "bad", "tcp4:1.2.3.4:5", 3, "garbage", 9.5, 2),
 ]
 
@@ -85,7 +85,7 @@ def test_records_round_trip_exactly_like_the_sqlite_store(pg_url, tmp_path):
     assert snap.nonces[b"\x11" * 20] == U64_MAX
     (r,) = snap.requests
     assert r.deadline == U64_MAX and r.gas_limit == 1 << 63 and r.extra == {"k": [1, 2]}
-    assert r.whitelist == [b"\x01" * 20, b"\x02" * 20] and r.fulfillment is Fulfillment.ASSIGNED
+    assert r.whitelist == (b"\x01" * 20, b"\x02" * 20) and r.fulfillment is Fulfillment.ASSIGNED
     assert [a.id for a in snap.artifacts] == ["stdin_a"] and snap.artifacts[0].kind is ArtifactKind.STDIN
 
 
@@ -118,22 +118,25 @@ def test_migrates_from_an_empty_database(pg_url):
     assert types["extra"] == "jsonb" and types["request_id"] == "bytea" and types["deadline"] == "bigint"
 
 
-def test_migrates_a_database_of_the_previous_schema_and_keeps_its_rows(pg_url):
-    previous = pgschema.SCHEMA_VERSION - 1
+@pytest.mark.parametrize("previous", range(1, pgschema.SCHEMA_VERSION))
+def test_migrates_a_database_of_an_older_schema_and_keeps_its_rows(pg_url, previous):
     with psycopg.connect(pg_url, autocommit=True) as conn:
         assert pgschema.migrate(conn, upto=previous) == list(range(1, previous + 1))
+        # rows as that release wrote them (JSON as text or jsonb; no proof_history.checked yet)
         conn.execute("INSERT INTO nonces VALUES (%s, %s)", (b"\x01" * 20, 9))
-    # rows written by the previous release (JSON kept as text then)
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        cols = ", ".join(f.name for f in dataclasses.fields(ProofRequest))
-        from hierophant.rows import to_row
-        conn.execute(f"INSERT INTO requests ({cols}) VALUES ({', '.join(['%s'] * len(cols.split(',')))})",
+        cols = [f.name for f in dataclasses.fields(ProofRequest)]
+        conn.execute(f"INSERT INTO requests ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})",
                      to_row(request()))
+        conn.execute("INSERT INTO proof_history (id, request_id, attempt, mode, circuit_version, worker_id, "
+                     "worker_name, started_at, finished_at, outcome, detail) "
+                     "VALUES ('h1', %s, 1, 4, 'v6.1.0', 'w', 'worker', 1.5, 2.5, 'fulfilled', '')", (b"\x01" * 32,))
     snap = PgStore(pg_url).load()
     assert snap.nonces == {b"\x01" * 20: 9}
-    assert snap.requests[0].extra == request().extra and snap.requests[0].whitelist == request().whitelist
+    assert snap.requests == [request()]
+    assert snap.history[0].checked == "" and snap.history[0].finished_at == 2.5
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("SELECT extra->>'public_values' FROM requests").fetchone() == ("abcd",)
+        assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone() == (pgschema.SCHEMA_VERSION,)
 
 
 def test_a_newer_schema_is_refused_with_the_reason(pg_url):
