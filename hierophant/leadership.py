@@ -28,17 +28,14 @@ from typing import Callable
 from twisted.application import service
 from twisted.internet import defer, threads
 from twisted.python.threadpool import ThreadPool
-from twisted.web import server
 
 from hierophant.blobs import open_blobs
 from hierophant.config import HierophantConfig
 from hierophant.grpc_server import ARTIFACT, NETWORK, GrpcService, Switch
 from hierophant.lease import Lease, LeaseTiming, new_holder_id
 from hierophant.pgstore import PgStore
-from hierophant.service import Hierophant, open_state, tls_pair, web_server
-from hierophant.web.request import HierophantRequest
-from hierophant.web.site import redacting_log_formatter
-from hierophant.web.standby import RoleSwitch
+from hierophant.service import Hierophant, open_state, tls_pair, web_port
+from hierophant.web.standby import MemberSite
 from network_lib import worker_protocol as wp
 from network_lib.dirlock import lock_dir
 
@@ -181,8 +178,11 @@ class Member(service.MultiService):
     """A hierophant on a shared PostgreSQL store: the ports always, the coordinator while it
     leads. `term` is the current coordinator (None while standing by)."""
 
-    def __init__(self, cfg: HierophantConfig) -> None:
+    def __init__(self, cfg: HierophantConfig, reactor=None) -> None:
         super().__init__()
+        if reactor is None:
+            from twisted.internet import reactor
+        self.reactor = reactor
         self.cfg = cfg
         data = Path(cfg.data_dir)
         data.mkdir(parents=True, exist_ok=True)
@@ -195,15 +195,12 @@ class Member(service.MultiService):
         self.switch = Switch()
         self.grpc = GrpcService(self.switch, cfg.bind_address, cfg.grpc_port, cfg.grpc_threads, tls_pair(cfg))
         self.grpc.setServiceParent(self)
-        site = server.Site(None, logFormatter=redacting_log_formatter)
-        site.requestFactory = HierophantRequest
-        site.displayTracebacks = False
-        self.roles = RoleSwitch(site)
-        self.web = web_server(cfg, site)
+        self.site = MemberSite(reactor)
+        self.web = web_port(cfg, self.site, reactor)
         self.web.setServiceParent(self)
         timing = LeaseTiming.for_takeover(cfg.ha.takeover_secs)
         self.leadership = Leadership(Lease(cfg.store.url, new_holder_id(), timing.lease_secs), timing,
-                                     self._elected, self._deposed)
+                                     self._elected, self._deposed, clock=reactor)
         self.leadership.setServiceParent(self)
 
     def startService(self) -> None:
@@ -228,17 +225,18 @@ class Member(service.MultiService):
         store_url = cfg.store.url
 
         def open_term():
-            store = PgStore(store_url, epoch=epoch, on_fenced=lambda: self.leadership.lost("a write was fenced"))
+            store = PgStore(store_url, self.reactor, epoch=epoch,
+                            on_fenced=lambda: self.leadership.lost("a write was fenced"))
             return open_state(cfg, Path(cfg.data_dir), store)
         opened = yield threads.deferToThread(open_term)
         if self.leadership.epoch != epoch:           # lost while reading
             yield threads.deferToThread(opened.store.stop)
             return
-        term = Hierophant(cfg, opened, listen=False)
+        term = Hierophant(cfg, opened, listen=False, reactor=self.reactor)
         term.setServiceParent(self)                  # starts it: scheduler, timers, execution
         self.term = term
         self.switch.bridge = term.bridge
-        self.roles.lead(term.site)
+        self.site.lead(term.site)
         self._set_health(True)
         log.info("leading (epoch %d): %d requests (%d live), serving", epoch,
                  len(opened.snapshot.requests), len(term.requests.live()))
@@ -251,7 +249,7 @@ class Member(service.MultiService):
         """Answer as a standby at once; close worker sockets; stop the coordinator's services."""
         term, self.term = self.term, None
         self.switch.bridge = None
-        self.roles.standby()
+        self.site.standby()
         self._standby_health()
         if term is None:
             return defer.succeed(None)

@@ -87,18 +87,23 @@ class RequestBook:
             fn(r)
         return r
 
-    def update(self, request_id: bytes, **changes) -> defer.Deferred:
-        """Write the latest value with `changes`; visible once committed. Fires with it."""
+    def update(self, request_id: bytes, also: Iterable = (), committed: Callable[[], None] | None = None,
+               **changes) -> defer.Deferred:
+        """Write the latest value with `changes`; visible once committed. Fires with it.
+        `also`: records of other owners written in the same transaction; `committed` is called
+        after the commit, before the new value is published (their owners swap them in)."""
         old = self.latest(request_id)
         if old is None:
             return defer.fail(KeyError(f"unknown request {rid_hex(request_id)}"))
         new = replace(old, updated_at=now(), **changes)
         self._latest[request_id] = new
-        d = self.store.write(put=[new])
-        d.addCallbacks(self._committed, self._not_committed, callbackArgs=(new,), errbackArgs=(new,))
+        d = self.store.write(put=[new, *also])
+        d.addCallbacks(self._committed, self._not_committed, callbackArgs=(new, committed), errbackArgs=(new,))
         return d
 
-    def _committed(self, _, new: ProofRequest) -> ProofRequest:
+    def _committed(self, _, new: ProofRequest, committed: Callable[[], None] | None = None) -> ProofRequest:
+        if committed is not None:
+            committed()
         rid = new.request_id
         if self._latest.get(rid) is new:
             del self._latest[rid]
@@ -120,11 +125,12 @@ class RequestBook:
                   rid_hex(rid), failure.getTraceback())
         return Failure(NotCommitted(f"request {rid_hex(rid)}: {failure.getErrorMessage()}"))
 
-    def fulfill(self, request_id: bytes, proof_artifact: str) -> defer.Deferred:
+    def fulfill(self, request_id: bytes, proof_artifact: str, also: Iterable = (),
+                committed: Callable[[], None] | None = None) -> defer.Deferred:
         # Never FULFILLED with UNEXECUTABLE (§9 item 14).
-        return self.update(request_id, fulfillment=Fulfillment.FULFILLED, execution=Execution.EXECUTED,
-                           proof_artifact=proof_artifact, fulfilled_at=now(), failure="",
-                           worker_id=None, job_token=None, assigned_at=None)
+        return self.update(request_id, also, committed, fulfillment=Fulfillment.FULFILLED,
+                           execution=Execution.EXECUTED, proof_artifact=proof_artifact, fulfilled_at=now(),
+                           failure="", worker_id=None, job_token=None, assigned_at=None)
 
     def give_up(self, request_id: bytes, reason: str, unexecutable: bool = False,
                 fail_cause: int = 0, **changes) -> defer.Deferred:

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from twisted.application import service
-from twisted.application.internet import SSLServer, TCPServer
-from twisted.internet import ssl, threads
+from twisted.internet import threads
 
 from hierophant.artifacts import ArtifactIndex
 from hierophant.auth import Auth
@@ -33,12 +32,13 @@ from hierophant.requests import RequestBook
 from hierophant.retention import Retention, retention_service
 from hierophant.uploads import Uploads
 from hierophant.web.jobs import JobFiles, StatusJson, history_limit, route_proof_upload
-from hierophant.web.site import build_site
+from hierophant.web.site import HierophantSite, build_site
 from hierophant.web.worker_socket import WorkerGate
 from hierophant.workers.dead import DeadWorkers
 from hierophant.workers.intake import ProofIntake, StructureChecker
 from hierophant.workers.scheduler import Scheduler
 from network_lib.dirlock import lock_dir
+from network_lib.listening import ListeningPort, tcp_description
 from network_lib.logs import route_stdlib_logging
 
 log = logging.getLogger("hierophant")
@@ -69,9 +69,9 @@ class Opened:
     dropped: int
 
 
-def open_state(cfg: HierophantConfig, data: Path, store=None) -> Opened:
+def open_state(cfg: HierophantConfig, data: Path, store=None, reactor=None) -> Opened:
     """Open the store `[store] url` names (unless given), read it, open the artifact blobs."""
-    store = store if store is not None else open_store(cfg, data)
+    store = store if store is not None else open_store(cfg, data, reactor)
     snap = store.load()
     files = open_blobs(cfg, data)
     return Opened(store, snap, files, files.clear_temp())
@@ -80,35 +80,41 @@ def open_state(cfg: HierophantConfig, data: Path, store=None) -> Opened:
 class Hierophant(service.MultiService):
     """The coordinator; its parts are attributes so tests and later features can reach them."""
 
-    def __init__(self, cfg: HierophantConfig, opened: Opened | None = None, listen: bool = True) -> None:
+    def __init__(self, cfg: HierophantConfig, opened: Opened | None = None, listen: bool = True,
+                 reactor=None) -> None:
         """`opened`: the state, already read (a leader's term); else opened here. `listen`:
         bind the gRPC and HTTP ports (a leadership Member binds them itself)."""
         super().__init__()
+        if reactor is None:
+            from twisted.internet import reactor
+        self.reactor = reactor
         self.cfg = cfg
         self.serving = False
         data = Path(cfg.data_dir)
         if opened is None:
             data.mkdir(parents=True, exist_ok=True)
             self._lock = lock_dir(data, "data_dir", "hierophant")
-            opened = open_state(cfg, data)
+            opened = open_state(cfg, data, reactor=reactor)
         self.store = self.db = opened.store
         snap, files, dropped = opened.snapshot, opened.files, opened.dropped
         # The record owners (hierophant.model): each commits through the store before it shows.
-        self.artifacts = ArtifactIndex(self.store, files, snap.artifacts)
+        self.artifacts = ArtifactIndex(self.store, files, snap.artifacts, reactor)
         self.programs = Programs(self.store, snap.programs)
         self.nonces = Nonces(self.store, snap.nonces)
         self.history = History(self.store, snap.history)
         self.dead = DeadWorkers(self.store, snap.dead_workers)
-        self.requests = RequestBook(self.store, snap.requests, self.proof_uri, cfg.scheduler.deadline_grace_secs)
+        self.requests = RequestBook(self.store, snap.requests, self.proof_uri, cfg.scheduler.deadline_grace_secs,
+                                    clock=reactor)
         self.auth = Auth(cfg.auth.mode, cfg.auth.allowlist)
         self.api = NetworkApi(self.artifacts, self.programs, self.nonces, self.requests,
                               self.upload_url, self.auth.checks_nonces)
-        self.uploads = Uploads(self.artifacts, cfg.limits.max_artifact_bytes, cfg.limits.max_decompressed_bytes)
+        self.uploads = Uploads(self.artifacts, cfg.limits.max_artifact_bytes, cfg.limits.max_decompressed_bytes,
+                               reactor)
         self.scheduler = Scheduler(cfg.scheduler, self.requests, self.artifacts, self.programs, cfg.public_base,
-                                   execution_enabled=cfg.execution.enabled, history=self.history, dead=self.dead)
+                                   execution_enabled=cfg.execution.enabled, history=self.history, dead=self.dead, clock=reactor)
         # The proof check is pluggable: a verifier with the same `check` replaces this one.
-        self.checker = StructureChecker()
-        self.intake = ProofIntake(self.scheduler, self.artifacts, self.checker)
+        self.checker = StructureChecker(reactor)
+        self.intake = ProofIntake(self.scheduler, self.artifacts, self.checker, reactor)
         self.executions = Executions(cfg.execution, self.requests, self.artifacts, self.scheduler.executed)
         self.retention = Retention(self.requests, self.artifacts, self.programs,
                                    cfg.retention.proof_days, cfg.retention.input_days, self.history)
@@ -118,29 +124,28 @@ class Hierophant(service.MultiService):
         self._build_children(listen)
 
     def _build_children(self, listen: bool) -> None:
-        from twisted.internet import reactor
         cfg = self.cfg
         DatabaseService(self.store).setServiceParent(self)
         self.scheduler.setServiceParent(self)
-        self.bridge = Bridge(self.api, self.auth, self.requests, reactor)
-        self.site = build_site(self.uploads, self.artifacts, lambda: self.serving)
+        self.bridge = Bridge(self.api, self.auth, self.requests, self.reactor)
+        self.site = build_site(self.uploads, self.artifacts, lambda: self.serving, self.reactor)
         self._add_worker_endpoints(self.site)
         if listen:
             GrpcService(self.bridge, cfg.bind_address, cfg.grpc_port, cfg.grpc_threads,
                         tls_pair(cfg)).setServiceParent(self)
-            self.web = web_server(cfg, self.site)
+            self.web = web_port(cfg, self.site, self.reactor)
             self.web.setServiceParent(self)
         retention_service(self.retention, cfg.retention.sweep_interval_secs).setServiceParent(self)
 
-    def _add_worker_endpoints(self, site) -> None:
-        cfg, s, root = self.cfg, self.scheduler, site.resource
+    def _add_worker_endpoints(self, site: HierophantSite) -> None:
+        cfg, s = self.cfg, self.scheduler
         ws_url = cfg.public_base.replace("https://", "wss://").replace("http://", "ws://") + "/ws"
-        root.putChild(b"ws", WorkerGate(s, cfg.worker_token, ws_url))
-        root.putChild(b"jobs", JobFiles(s, self.intake, cfg.worker_token))
-        site.body_routes.append((b"/jobs/", route_proof_upload(self.intake, cfg.worker_token)))
-        root.putChild(b"contemplants", StatusJson(lambda r: s.workers_json(), cfg.admin_token))
-        root.putChild(b"dead-contemplants", StatusJson(lambda r: s.dead_json(), cfg.admin_token))
-        root.putChild(b"proof-history", StatusJson(lambda r: s.history_json(history_limit(r)), cfg.admin_token))
+        site.route(b"ws", WorkerGate(s, cfg.worker_token, ws_url))
+        site.route(b"jobs", JobFiles(s, self.intake, cfg.worker_token),
+                   body=route_proof_upload(self.intake, cfg.worker_token))
+        site.route(b"contemplants", StatusJson(lambda r: s.workers_json(), cfg.admin_token))
+        site.route(b"dead-contemplants", StatusJson(lambda r: s.dead_json(), cfg.admin_token))
+        site.route(b"proof-history", StatusJson(lambda r: s.history_json(history_limit(r)), cfg.admin_token))
 
     def upload_url(self, token: str) -> str:
         return f"{self.cfg.public_base}/upload/{token}"
@@ -166,12 +171,12 @@ class Hierophant(service.MultiService):
         return super().stopService()
 
 
-def open_store(cfg: HierophantConfig, data: Path):
+def open_store(cfg: HierophantConfig, data: Path, reactor=None):
     """The store `[store] url` names: PostgreSQL, or SQLite under data_dir (blocking)."""
     if cfg.store.url:
         from hierophant.pgstore import PgStore
-        return PgStore(cfg.store.url)
-    return Database(data / "hierophant.sqlite3")
+        return PgStore(cfg.store.url, reactor)
+    return Database(data / "hierophant.sqlite3", reactor)
 
 
 def _where(cfg: HierophantConfig, data: Path) -> str:
@@ -190,12 +195,11 @@ def tls_pair(cfg: HierophantConfig) -> tuple[bytes, bytes] | None:
     return Path(cfg.tls.key).read_bytes(), Path(cfg.tls.cert).read_bytes()
 
 
-def web_server(cfg: HierophantConfig, site):
-    if cfg.tls.cert:
-        pem = Path(cfg.tls.key).read_bytes() + b"\n" + Path(cfg.tls.cert).read_bytes()
-        options = ssl.PrivateCertificate.loadPEM(pem).options()
-        return SSLServer(cfg.http_port, site, options, interface=cfg.bind_address)
-    return TCPServer(cfg.http_port, site, interface=cfg.bind_address)
+def web_port(cfg: HierophantConfig, site, reactor) -> ListeningPort:
+    """The HTTP port's listening service (http_port, TLS when configured)."""
+    tls = (cfg.tls.key, cfg.tls.cert) if cfg.tls.cert else None
+    return ListeningPort("hierophant", "http_port", f"{cfg.bind_address}:{cfg.http_port}",
+                         tcp_description(cfg.http_port, cfg.bind_address, tls), site, reactor)
 
 
 def make_service(cfg: HierophantConfig) -> Hierophant:

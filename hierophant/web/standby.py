@@ -12,6 +12,8 @@ from __future__ import annotations
 from twisted.web import resource, server
 
 from hierophant.uploads import Outcome
+from hierophant.web.request import HierophantRequest
+from hierophant.web.site import HierophantSite, redacting_log_formatter
 from hierophant.web.util import text
 
 ROLE_HEADER = b"x-hierophant-role"
@@ -38,20 +40,30 @@ def refuse_body(request, rest: str, length: int | None, open_spool) -> Outcome:
     return Outcome(503, REFUSAL)
 
 
-class RoleSwitch:
-    """Points one twisted.web Site at the leader's resources or at the standby's answers."""
+class MemberSite(server.Site):
+    """The one Site of a hierophant under leadership: while it leads, the leader's
+    HierophantSite routes every request (resources and body routes); else the standby
+    answers. Switched on the reactor by hierophant/leadership.py."""
 
-    def __init__(self, site: server.Site) -> None:
-        self.site = site
-        self.standby()
+    requestFactory = HierophantRequest
+    displayTracebacks = False
+
+    def __init__(self, reactor=None) -> None:
+        super().__init__(StandbyRoot(), logFormatter=redacting_log_formatter, reactor=reactor)
+        self.leader: HierophantSite | None = None
+
+    def lead(self, leader: HierophantSite) -> None:
+        self.leader = leader
+        self.resource = leader.resource
 
     def standby(self) -> None:
-        self.site.resource = StandbyRoot()
-        self.site.body_routes = [(b"/", refuse_body)]
-        self.site.open_spool = None
+        self.leader = None
+        self.resource = StandbyRoot()
 
-    def lead(self, leader_site: server.Site) -> None:
-        """Serve what `leader_site` (a leader's site, never listening itself) serves."""
-        self.site.body_routes = leader_site.body_routes
-        self.site.open_spool = leader_site.open_spool
-        self.site.resource = leader_site.resource
+    def body_route(self, path: bytes):
+        if self.leader is None:
+            return refuse_body, ""
+        return self.leader.body_route(path)
+
+    def open_spool(self, pause, resume):
+        return self.leader.open_spool(pause, resume)
