@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from grpc_health.v1 import health_pb2
 from twisted.application import service
 from twisted.internet import defer, threads
 from twisted.python.threadpool import ThreadPool
@@ -205,7 +206,7 @@ class Member(service.MultiService):
 
     def startService(self) -> None:
         super().startService()
-        self._standby_health()
+        self._set_health(False)
         cfg = self.cfg
         log.info("hierophant standing by (takeover_secs %g): gRPC %s:%d, HTTP %s:%d, store %s",
                  cfg.ha.takeover_secs, cfg.bind_address, cfg.grpc_port, cfg.bind_address, cfg.http_port,
@@ -229,7 +230,7 @@ class Member(service.MultiService):
                             on_fenced=lambda: self.leadership.lost("a write was fenced"))
             return open_state(cfg, Path(cfg.data_dir), store)
         opened = yield threads.deferToThread(open_term)
-        if self.leadership.epoch != epoch:           # lost while reading
+        if self.leadership.epoch != epoch or not self.running:      # lost or stopped while reading
             yield threads.deferToThread(opened.store.stop)
             return
         term = Hierophant(cfg, opened, listen=False, reactor=self.reactor)
@@ -250,7 +251,7 @@ class Member(service.MultiService):
         term, self.term = self.term, None
         self.switch.bridge = None
         self.site.standby()
-        self._standby_health()
+        self._set_health(False)
         if term is None:
             return defer.succeed(None)
         for w in list(term.scheduler.workers.values()):
@@ -258,11 +259,8 @@ class Member(service.MultiService):
                 w.conn.close(wp.CLOSE_NOT_LEADER, "this hierophant no longer leads; try the next address")
         return defer.maybeDeferred(term.disownServiceParent)
 
-    def _standby_health(self) -> None:
-        self._set_health(False)
-
     def _set_health(self, serving: bool) -> None:
-        from grpc_health.v1 import health_pb2
+        """gRPC health answers as /healthz does: SERVING only while leading."""
         status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
         if self.grpc.server is not None:
             for name in ("", NETWORK, ARTIFACT):

@@ -99,15 +99,17 @@ class Hierophant:
     def data_dir(self) -> Path:
         return Path(self.cfg["data_dir"])
 
-    def start(self, timeout: float = 30.0, env: dict | None = None, ready: bool = True) -> "Hierophant":
-        """Start; wait until it serves (`ready`) or, for a possible standby, until it answers."""
+    def start(self, timeout: float = 30.0, env: dict | None = None, ready: bool | None = True) -> "Hierophant":
+        """Start; wait until it serves (`ready`), or, for a possible standby, until it answers
+        (False), or not at all (None)."""
         write_toml(self.config_path, self.cfg)
         environment = {**os.environ, "PYTHONPATH": str(REPO), **self.env, **(env or {})}
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [*twistd_command(), "-n", "--pidfile=", "hierophant", "-c", str(self.config_path)],
             cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, env=environment)
-        self.wait_ready(timeout) if ready else self.wait_answering(timeout)
+        if ready is not None:
+            self.wait_ready(timeout) if ready else self.wait_answering(timeout)
         return self
 
     def wait_answering(self, timeout: float) -> None:

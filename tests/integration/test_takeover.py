@@ -25,7 +25,7 @@ from tests.integration.test_durability import wait_for
 
 pytestmark = pytest.mark.parametrize("store_backend", ["pg+s3"], indirect=True)
 
-TAKEOVER = 4.0                  # [ha] takeover_secs of these tests
+TAKEOVER = 6.0                  # [ha] takeover_secs of these tests (lease 3.6 s)
 HA = {"ha": {"takeover_secs": TAKEOVER}}
 RETRYABLE = {grpc.StatusCode.UNAVAILABLE}
 
@@ -166,8 +166,10 @@ def proxy_ok(proxy) -> bool:
 
 def test_two_started_at_once_exactly_one_leads(pair):
     a, b, _ = pair
-    a.start(ready=False, timeout=60)
-    b.start(ready=False, timeout=60)       # started together: neither waited for the other
+    for h in (a, b):
+        h.start(ready=None)                 # both launched together, neither waiting for the other
+    for h in (a, b):
+        h.wait_answering(60)
     wait_for(lambda: leading(a) or leading(b), timeout=60, what="one of them to lead")
     # Watched for a few lease periods: always exactly one leads, the other stands by.
     end = time.monotonic() + 2 * TAKEOVER

@@ -3,6 +3,7 @@ the fencing of a deposed leader's writes (hierophant_fence in every PgStore tran
 and the Leadership state machine's step-down when its lease runs out locally."""
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -17,6 +18,7 @@ from hierophant.leadership import Leadership
 from hierophant.lease import Lease, LeaseTiming
 from hierophant.model import Program
 from hierophant.pgstore import PgStore
+from hierophant.service import Hierophant, make_service
 from network_lib.config import ConfigError
 
 LEASE = 0.5
@@ -174,3 +176,18 @@ def test_takeover_secs_is_checked_and_named_and_sets_the_lease(tmp_path):
     path.write_text('worker_token = "t"\n[ha]\ntakeover_seconds = 3\n')
     with pytest.raises(ConfigError, match="ha.takeover_seconds"):
         load_config(path, environ={})
+
+
+def test_sqlite_always_leads_and_says_takeover_secs_does_nothing(tmp_path, caplog):
+    path = tmp_path / "h.toml"
+    path.write_text(f'worker_token = "t"\ndata_dir = "{tmp_path / "data"}"\n[ha]\ntakeover_secs = 3\n')
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        with caplog.at_level(logging.WARNING, logger="hierophant"):
+            svc = make_service(load_config(path, environ={}))
+    finally:                                    # make_service routes stdlib logging to twistd's
+        root.handlers[:], root.level = handlers, level
+    assert isinstance(svc, Hierophant)
+    assert any("takeover_secs has no effect" in r.getMessage() for r in caplog.records)
+    svc.store.stop()
