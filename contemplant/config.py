@@ -38,6 +38,12 @@ def _ws_url(v: str) -> str | None:
     return None
 
 
+def _ws_urls(v: tuple[str, ...]) -> str | None:
+    if not v:
+        return "must name at least one ws:// or wss:// URL"
+    return next((e for e in map(_ws_url, v) if e), None)
+
+
 def _versions(v: tuple[str, ...]) -> str | None:
     bad = [x for x in v if x not in CIRCUIT_VERSIONS]
     if bad:
@@ -89,8 +95,9 @@ class ProverConfig:
 
 @dataclass(frozen=True)
 class ContemplantConfig:
-    hierophant_ws_address: str = dataclasses.field(
-        default="ws://127.0.0.1:9010/ws", metadata=c.check(_ws_url))
+    # One address, or a list (a leader and its standbys): tried in turn until the leader accepts.
+    hierophant_ws_address: tuple[str, ...] = dataclasses.field(
+        default=("ws://127.0.0.1:9010/ws",), metadata=c.check(_ws_urls))
     worker_token: str = c.required(_non_empty)
     name: str | None = _opt(_non_empty)        # None: a random name from names.txt
     state_dir: str = "var/contemplant"

@@ -6,11 +6,17 @@ exponential back-off policy (0.5 s doubling to 30 s, jitter), so the first retry
 inside the hierophant's `reconnect_grace_secs`; it stops for good on the fatal closes: 4002
 (version mismatch), 4004 (dropped) and HTTP 401 at the upgrade (wrong token), which end the
 process. Runs on the reactor thread.
+
+`hierophant_ws_address` may list several hierophants (a leader and its standbys, DESIGN.md
+"leadership"): after a failed dial or a close the next address is dialled at once (a standby
+answers the upgrade with 503; a leader that stops leading closes with 4007), and the back-off
+applies only once every address failed in a row; a registration starts a fresh round.
 """
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import Optional, Protocol
 from urllib.parse import urlsplit
 
@@ -20,6 +26,8 @@ from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientPr
 from twisted.application.internet import ClientService, backoffPolicy
 from twisted.internet import defer, ssl, task
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
+from twisted.internet.interfaces import IStreamClientEndpoint
+from zope.interface import implementer
 
 from contemplant import exits
 from contemplant.transfer import Backoff
@@ -30,6 +38,7 @@ log = logging.getLogger("contemplant.connection")
 AUTO_PING_INTERVAL_SECS = 15     # notices a half-open TCP connection
 AUTO_PING_TIMEOUT_SECS = 30
 CLOSE_WAIT_SECS = 5
+NEXT_ADDRESS_SECS = 0.1          # pause before dialling the next address of the list
 _UPGRADE_STATUS = re.compile(r"upgrade failed \[(\d+)\]")
 
 
@@ -71,17 +80,20 @@ class _ClientFactory(WebSocketClientFactory):
 class Connection:
     """One logical link; survives reconnects. `send` works only while registered."""
 
-    def __init__(self, url: str, token: str, worker: Worker, clock=None,
+    def __init__(self, url: str | Sequence[str], token: str, worker: Worker, clock=None,
                  backoff: Optional[Backoff] = None, software: str = "contemplant",
                  protocol_version: str = wp.PROTOCOL_VERSION, reactor=None) -> None:
         if reactor is None:
             from twisted.internet import reactor
-        self.url, self.token, self.worker = url, token, worker
+        self.urls = (url,) if isinstance(url, str) else tuple(url)
+        self.token, self.worker = token, worker
+        self._at = 0              # index in urls of the address to dial
+        self._misses = 0          # failed dials and lost connections since the last registration
         self.clock = clock if clock is not None else reactor
         self.reactor = reactor
         backoff = backoff or Backoff(0.5, 30.0)
-        self.retry_policy = backoffPolicy(initialDelay=backoff.base, maxDelay=backoff.maximum, factor=2.0,
-                                          jitter=lambda: random.uniform(0, backoff.base / 2))
+        self.backoff_policy = backoffPolicy(initialDelay=backoff.base, maxDelay=backoff.maximum, factor=2.0,
+                                            jitter=lambda: random.uniform(0, backoff.base / 2))
         self.software = software
         self.protocol_version = protocol_version
         self.proto: Optional[_ClientProtocol] = None
@@ -92,12 +104,16 @@ class Connection:
         self._closed_d: Optional[defer.Deferred] = None
 
     @property
+    def url(self) -> str:
+        return self.urls[self._at]
+
+    @property
     def connected(self) -> bool:
         return self.proto is not None
 
     def start(self) -> None:
         self.running = True
-        self._service = ClientService(self._endpoint(), self._factory(), retryPolicy=self.retry_policy,
+        self._service = ClientService(_EachAddress(self), self._factory(), retryPolicy=self.retry_policy,
                                       clock=self.clock)
         self._service.startService()
 
@@ -138,8 +154,17 @@ class Connection:
             openHandshakeTimeout=30, closeHandshakeTimeout=CLOSE_WAIT_SECS)
         return factory
 
-    def _endpoint(self):
-        parts = urlsplit(self.url)
+    def retry_policy(self, failed_attempts: int) -> float:
+        """ClientService's delay before the next dial, which goes to the next address: at once
+        within a round of the list, with back-off after a whole round failed."""
+        self._misses += 1
+        self._at = (self._at + 1) % len(self.urls)
+        if self._misses % len(self.urls):
+            return NEXT_ADDRESS_SECS
+        return self.backoff_policy(self._misses // len(self.urls) - 1)
+
+    def _endpoint(self, url: str):
+        parts = urlsplit(url)
         secure = parts.scheme == "wss"
         endpoint = HostnameEndpoint(self.reactor, parts.hostname, parts.port or (443 if secure else 80), timeout=30)
         if secure:
@@ -175,6 +200,7 @@ class Connection:
 
     def _on_registered(self, msg: wp.Registered) -> None:
         self.registered = True
+        self._misses = 0
         self._stop_heartbeat()
         self._heartbeat = task.LoopingCall(self._beat)
         self._heartbeat.clock = self.clock
@@ -206,8 +232,12 @@ class Connection:
             return
         if not self.running:
             return
+        if upgrade_status == 503 or code == wp.CLOSE_NOT_LEADER:
+            what = "is a standby (not the leader)" if upgrade_status == 503 else "stopped leading"
+            log.info("%s %s; trying the next address", self.url, what)
+            return
         what = f"closed with code {code}" if code and code != 1006 else "lost"
-        log.warning("connection to the hierophant %s (%s); reconnecting", what, reason)
+        log.warning("connection to the hierophant %s %s (%s); reconnecting", self.url, what, reason)
 
     def _track_stop(self) -> None:
         self._stop_service().addErrback(lambda f: log.error("stopping the connection failed\n%s", f.getTraceback()))
@@ -232,3 +262,19 @@ class Connection:
             log.warning("another connection registered this worker_id (4003); is the state_dir "
                         "shared by two contemplants?")
         return False
+
+
+@implementer(IStreamClientEndpoint)
+class _EachAddress:
+    """The endpoint ClientService dials: the link's current address, with the WebSocket
+    handshake (host, path) pointed at it."""
+
+    def __init__(self, link: Connection) -> None:
+        self.link = link
+
+    def connect(self, factory: _ClientFactory) -> defer.Deferred:
+        url = self.link.url
+        factory.setSessionParameters(url, headers={"Authorization": f"Bearer {self.link.token}"},
+                                     useragent=self.link.software)
+        log.debug("dialling %s", url)
+        return self.link._endpoint(url).connect(factory)

@@ -120,6 +120,13 @@ class ArtifactsConfig:
 
 
 @dataclass(frozen=True)
+class HaConfig:
+    # With a PostgreSQL store: how soon a standby leads after the leader is gone
+    # (hierophant/lease.py derives the lease and its renewals from it). No effect on SQLite.
+    takeover_secs: float = dataclasses.field(default=15.0, metadata=c.check(c.positive))
+
+
+@dataclass(frozen=True)
 class HierophantConfig:
     grpc_port: int = dataclasses.field(default=9000, metadata=c.check(c.port))
     http_port: int = dataclasses.field(default=9010, metadata=c.check(c.port))
@@ -139,6 +146,7 @@ class HierophantConfig:
     verification: VerificationConfig = VerificationConfig()
     store: StoreConfig = StoreConfig()
     artifacts: ArtifactsConfig = ArtifactsConfig()
+    ha: HaConfig = HaConfig()
 
     @property
     def public_base(self) -> str:

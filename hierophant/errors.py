@@ -36,3 +36,8 @@ class StoreUnavailable(Exception):
     """The database or the artifact bucket cannot be reached now; nothing was changed.
 
     gRPC answers UNAVAILABLE (the SDK retries), HTTP uploads 503, both with this message."""
+
+
+class Fenced(StoreUnavailable):
+    """A write of a leader whose lease another hierophant took over: refused by the store's
+    fencing check, nothing changed (hierophant/leadership.py). Retryable, as UNAVAILABLE."""

@@ -77,7 +77,8 @@ class Bridge:
             return d
         return threads.blockingCallFromThread(self.reactor, call)
 
-    def unary(self, fn: Callable[[bytes], Any], name: str) -> grpc.RpcMethodHandler:
+    @staticmethod
+    def unary(fn: Callable[[bytes], Any], name: str) -> grpc.RpcMethodHandler:
         def handler(raw: bytes, context: grpc.ServicerContext) -> bytes:
             try:
                 result = fn(raw)
@@ -134,18 +135,44 @@ class Bridge:
         return self.on_reactor(self.api.get_filtered, _parse(pb.GetFilteredProofRequestsRequest, raw))
 
     def handlers(self) -> list[grpc.GenericRpcHandler]:
-        network = {
-            "RequestProof": self.request_proof, "GetProofRequestStatus": self.get_status,
-            "GetProofRequestDetails": self.get_details, "GetFilteredProofRequests": self.get_filtered,
-            "GetNonce": self.get_nonce, "GetProgram": self.get_program,
-            "CreateProgram": self.create_program, "GetBalance": self.get_balance,
-        }
-        return [
-            grpc.method_handlers_generic_handler(
-                NETWORK, {n: self.unary(fn, n) for n, fn in network.items()}),
-            grpc.method_handlers_generic_handler(
-                ARTIFACT, {"CreateArtifact": self.unary(self.create_artifact, "CreateArtifact")}),
-        ]
+        return generic_handlers(lambda attr: getattr(self, attr))
+
+
+# gRPC service -> {method: Bridge attribute}
+METHODS = {
+    NETWORK: {
+        "RequestProof": "request_proof", "GetProofRequestStatus": "get_status",
+        "GetProofRequestDetails": "get_details", "GetFilteredProofRequests": "get_filtered",
+        "GetNonce": "get_nonce", "GetProgram": "get_program",
+        "CreateProgram": "create_program", "GetBalance": "get_balance",
+    },
+    ARTIFACT: {"CreateArtifact": "create_artifact"},
+}
+
+
+def generic_handlers(resolve: Callable[[str], Callable[[bytes], Any]]) -> list[grpc.GenericRpcHandler]:
+    """The services' handlers; `resolve` turns a Bridge attribute name into the call to make."""
+    return [grpc.method_handlers_generic_handler(svc, {n: Bridge.unary(resolve(attr), n) for n, attr in methods.items()})
+            for svc, methods in METHODS.items()]
+
+
+class Switch:
+    """The handlers of a hierophant under leadership (hierophant/leadership.py): every call
+    goes to the leader's Bridge while this process leads, else it is answered UNAVAILABLE
+    (retryable: the SDK retries, and a load balancer sends the retry to the leader)."""
+
+    def __init__(self) -> None:
+        self.bridge: Bridge | None = None
+
+    def handlers(self) -> list[grpc.GenericRpcHandler]:
+        return generic_handlers(lambda attr: lambda raw: self._call(attr, raw))
+
+    def _call(self, attr: str, raw: bytes) -> Any:
+        bridge = self.bridge
+        if bridge is None:
+            raise RpcError(grpc.StatusCode.UNAVAILABLE,
+                           "this hierophant is a standby and does not lead now; retry (the leader answers)")
+        return getattr(bridge, attr)(raw)
 
 
 class GrpcService(service.Service):

@@ -60,6 +60,23 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
     ("proof history says how each fulfilled proof was checked", [
         "ALTER TABLE proof_history ADD COLUMN checked TEXT NOT NULL DEFAULT ''",
     ]),
+    ("leadership: one lease row and the fencing check every leader write runs (hierophant/lease.py)", [
+        """CREATE TABLE leader_lease (
+            id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, epoch BIGINT NOT NULL,
+            expires_at TIMESTAMPTZ NOT NULL, acquired_at TIMESTAMPTZ NOT NULL)""",
+        "INSERT INTO leader_lease VALUES (1, '', 0, '-infinity', '-infinity')",
+        # FOR SHARE: a takeover's UPDATE of the row waits for this transaction, and this
+        # transaction, once the takeover committed, sees the new epoch and fails.
+        """CREATE FUNCTION hierophant_fence(mine BIGINT) RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM 1 FROM leader_lease
+             WHERE id = 1 AND epoch = mine AND expires_at > clock_timestamp() FOR SHARE;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'fenced: leadership epoch % is no longer held', mine
+                      USING ERRCODE = 'HF001';
+            END IF;
+        END $$""",
+    ]),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

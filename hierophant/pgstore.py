@@ -14,6 +14,12 @@ was acknowledged, so nothing is lost; the next write reconnects by itself. A wri
 COMMIT was sent but whose answer was lost is reported failed although it may have
 committed; every such write is an idempotent upsert the client retries.
 
+With leadership (hierophant/leadership.py) the store is opened for one term with that term's
+fencing `epoch`: every transaction begins with `SELECT hierophant_fence(epoch)`
+(hierophant/pgschema.py, migration 3), so a leader whose lease was taken over commits
+nothing; such a write fails with `Fenced` (a StoreUnavailable: clients retry and reach the
+new leader) and `on_fenced` is called on the reactor.
+
 `load` runs before the reactor starts (blocking); if PostgreSQL cannot be reached then,
 opening the store raises `StoreUnavailable` and the hierophant exits non-zero with the
 reason (let systemd or the orchestrator retry; a half-started coordinator serves nobody).
@@ -22,7 +28,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import psycopg
@@ -31,7 +37,7 @@ from psycopg.types.string import TextLoader
 from twisted.internet import defer
 
 from hierophant import pgschema
-from hierophant.errors import StoreUnavailable
+from hierophant.errors import Fenced, StoreUnavailable
 from hierophant.groupcommit import GroupCommitWriter
 from hierophant.rows import (
     RECORD_TABLE,
@@ -65,11 +71,16 @@ def redact(url: str) -> str:
 class PgStore:
     """The store interface of hierophant/store.py, on PostgreSQL. Open before the reactor runs."""
 
-    def __init__(self, url: str, reactor=None) -> None:
+    def __init__(self, url: str, reactor=None, epoch: int | None = None,
+                 on_fenced: Callable[[], None] | None = None) -> None:
         self.url = url
+        self.epoch = epoch
+        self.on_fenced = on_fenced
         self.where = redact(url)
+        self._reactor = reactor
         self._writer = GroupCommitWriter(self._transaction, "postgresql", reactor, unavailable=(StoreUnavailable,))
         self._conn: psycopg.Connection | None = None
+        self._closed = False
         try:
             self._conn = self._connect()
             applied = pgschema.migrate(self._conn)
@@ -96,7 +107,8 @@ class PgStore:
         self._writer.start()
 
     def stop(self) -> None:
-        """Finish queued writes, then close."""
+        """Finish queued writes, then close; later writes fail at once."""
+        self._closed = True
         self._writer.stop()
         if self._conn is not None:
             self._conn.close()
@@ -106,20 +118,43 @@ class PgStore:
         """Upsert `put`, delete `delete`, set `nonces`: one transaction (hierophant.store)."""
         ops = [_upsert(r) for r in put] + [_delete(r) for r in delete]
         ops += [(_NONCE_UPSERT, (a, u64_to_sql(n))) for a, n in (nonces or {}).items()]
+        if self._closed:
+            error = Fenced if self.epoch is not None else StoreUnavailable
+            return defer.fail(error(f"the store at {self.where} is closed: this hierophant is "
+                                    f"{'no longer leading' if self.epoch is not None else 'stopping'}; retry"))
         return self._writer.submit(ops)
 
     def _transaction(self, ops: list[tuple[str, tuple]]) -> None:
         conn = self._connection()
+        if self.epoch is not None:
+            ops = [(_FENCE, (self.epoch,)), *ops]
         try:
             with conn.transaction(), conn.pipeline():
                 for sql, args in ops:
                     conn.execute(sql, args)
-        except psycopg.OperationalError as e:
-            # Connection lost, server shutting down or restarting: start afresh next time.
-            self._conn = None
-            conn.close()
-            log.warning("PostgreSQL at %s: connection lost: %s", self.where, _reason(e))
-            raise StoreUnavailable(f"PostgreSQL at {self.where} is unavailable: {_reason(e)}") from None
+        except psycopg.Error as e:
+            if e.sqlstate == FENCED_SQLSTATE:
+                self._fenced()
+            if isinstance(e, psycopg.OperationalError):
+                self._lost(conn, e)
+            raise
+
+    def _fenced(self) -> None:
+        log.warning("PostgreSQL at %s: write refused: leadership epoch %s was taken over", self.where, self.epoch)
+        if self.on_fenced is not None:
+            reactor = self._reactor
+            if reactor is None:
+                from twisted.internet import reactor
+            reactor.callFromThread(self.on_fenced)
+        raise Fenced(f"this hierophant no longer leads (epoch {self.epoch} was taken over); "
+                     "retry: the new leader answers") from None
+
+    def _lost(self, conn: psycopg.Connection, e: Exception) -> None:
+        """Connection lost, server shutting down or restarting: start afresh next time."""
+        self._conn = None
+        conn.close()
+        log.warning("PostgreSQL at %s: connection lost: %s", self.where, _reason(e))
+        raise StoreUnavailable(f"PostgreSQL at {self.where} is unavailable: {_reason(e)}") from None
 
     def _connection(self) -> psycopg.Connection:
         if self._conn is not None and not self._conn.closed and not self._conn.broken:
@@ -132,6 +167,8 @@ class PgStore:
         return self._conn
 
 
+FENCED_SQLSTATE = "HF001"   # raised by hierophant_fence (hierophant/pgschema.py)
+_FENCE = "SELECT hierophant_fence(%s)"
 _NONCE_UPSERT = ("INSERT INTO nonces (address, last) VALUES (%s, %s) "
                  "ON CONFLICT (address) DO UPDATE SET last = EXCLUDED.last")
 

@@ -3,18 +3,25 @@
 Start-up reads the whole store before the reactor runs (so the first answer is already
 complete), then starts the database thread, the gRPC server and the web site in that order;
 stopping runs in reverse, so in-flight RPCs drain before the database closes.
+
+With a PostgreSQL store the process is a `hierophant.leadership.Member` instead: it owns the
+ports and builds a `Hierophant(cfg, opened, listen=False)` (every part but the ports) each
+time it becomes the leader.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
+from typing import Any
 
 from twisted.application import service
+from twisted.internet import threads
 
 from hierophant.artifacts import ArtifactIndex
 from hierophant.auth import Auth
 from hierophant.blobs import open_blobs
-from hierophant.config import HierophantConfig
+from hierophant.config import HaConfig, HierophantConfig
 from hierophant.db import Database
 from hierophant.execution import Executions
 from hierophant.grpc_server import Bridge, GrpcService
@@ -50,13 +57,34 @@ class DatabaseService(service.Service):
 
     def stopService(self):
         super().stopService()
-        self.store.stop()
+        return threads.deferToThread(self.store.stop)      # drains queued writes off the reactor
+
+
+@dataclasses.dataclass(frozen=True)
+class Opened:
+    """What start-up reads before the coordinator is built (blocking: before the reactor
+    runs, or on a thread when a standby becomes the leader)."""
+    store: Any
+    snapshot: Any
+    files: Any
+    dropped: int
+
+
+def open_state(cfg: HierophantConfig, data: Path, store=None, reactor=None) -> Opened:
+    """Open the store `[store] url` names (unless given), read it, open the artifact blobs."""
+    store = store if store is not None else open_store(cfg, data, reactor)
+    snap = store.load()
+    files = open_blobs(cfg, data)
+    return Opened(store, snap, files, files.clear_temp())
 
 
 class Hierophant(service.MultiService):
     """The coordinator; its parts are attributes so tests and later features can reach them."""
 
-    def __init__(self, cfg: HierophantConfig, reactor=None) -> None:
+    def __init__(self, cfg: HierophantConfig, opened: Opened | None = None, listen: bool = True,
+                 reactor=None) -> None:
+        """`opened`: the state, already read (a leader's term); else opened here. `listen`:
+        bind the gRPC and HTTP ports (a leadership Member binds them itself)."""
         super().__init__()
         if reactor is None:
             from twisted.internet import reactor
@@ -64,12 +92,12 @@ class Hierophant(service.MultiService):
         self.cfg = cfg
         self.serving = False
         data = Path(cfg.data_dir)
-        data.mkdir(parents=True, exist_ok=True)
-        self._lock = lock_dir(data, "data_dir", "hierophant")
-        self.store = self.db = open_store(cfg, data, reactor)
-        snap = self.store.load()
-        files = open_blobs(cfg, data)
-        dropped = files.clear_temp()
+        if opened is None:
+            data.mkdir(parents=True, exist_ok=True)
+            self._lock = lock_dir(data, "data_dir", "hierophant")
+            opened = open_state(cfg, data, reactor=reactor)
+        self.store = self.db = opened.store
+        snap, files, dropped = opened.snapshot, opened.files, opened.dropped
         # The record owners (hierophant.model): each commits through the store before it shows.
         self.artifacts = ArtifactIndex(self.store, files, snap.artifacts, reactor)
         self.programs = Programs(self.store, snap.programs)
@@ -94,20 +122,20 @@ class Hierophant(service.MultiService):
         log.info("loaded %s: %d programs, %d artifacts, %d requests (%d live)%s", _where(cfg, data),
                  len(snap.programs), len(snap.artifacts), len(snap.requests),
                  len(self.requests.live()), f"; dropped {dropped} partial uploads" if dropped else "")
-        self._build_children()
+        self._build_children(listen)
 
-    def _build_children(self) -> None:
+    def _build_children(self, listen: bool) -> None:
         cfg = self.cfg
         DatabaseService(self.store).setServiceParent(self)
         self.scheduler.setServiceParent(self)
-        bridge = Bridge(self.api, self.auth, self.requests, self.reactor)
-        GrpcService(bridge, cfg.bind_address, cfg.grpc_port, cfg.grpc_threads, _tls_pair(cfg)).setServiceParent(self)
+        self.bridge = Bridge(self.api, self.auth, self.requests, self.reactor)
         self.site = build_site(self.uploads, self.artifacts, lambda: self.serving, self.reactor)
         self._add_worker_endpoints(self.site)
-        tls = (cfg.tls.key, cfg.tls.cert) if cfg.tls.cert else None
-        self.web = ListeningPort("hierophant", "http_port", f"{cfg.bind_address}:{cfg.http_port}",
-                                 tcp_description(cfg.http_port, cfg.bind_address, tls), self.site, self.reactor)
-        self.web.setServiceParent(self)
+        if listen:
+            GrpcService(self.bridge, cfg.bind_address, cfg.grpc_port, cfg.grpc_threads,
+                        tls_pair(cfg)).setServiceParent(self)
+            self.web = web_port(cfg, self.site, self.reactor)
+            self.web.setServiceParent(self)
         retention_service(self.retention, cfg.retention.sweep_interval_secs).setServiceParent(self)
 
     def _add_worker_endpoints(self, site: HierophantSite) -> None:
@@ -145,7 +173,7 @@ class Hierophant(service.MultiService):
         return super().stopService()
 
 
-def open_store(cfg: HierophantConfig, data: Path, reactor):
+def open_store(cfg: HierophantConfig, data: Path, reactor=None):
     """The store `[store] url` names: PostgreSQL, or SQLite under data_dir (blocking)."""
     if cfg.store.url:
         from hierophant.pgstore import PgStore
@@ -163,12 +191,25 @@ def _where(cfg: HierophantConfig, data: Path) -> str:
     return store
 
 
-def _tls_pair(cfg: HierophantConfig) -> tuple[bytes, bytes] | None:
+def tls_pair(cfg: HierophantConfig) -> tuple[bytes, bytes] | None:
     if not cfg.tls.cert:
         return None
     return Path(cfg.tls.key).read_bytes(), Path(cfg.tls.cert).read_bytes()
 
 
+def web_port(cfg: HierophantConfig, site, reactor) -> ListeningPort:
+    """The HTTP port's listening service (http_port, TLS when configured)."""
+    tls = (cfg.tls.key, cfg.tls.cert) if cfg.tls.cert else None
+    return ListeningPort("hierophant", "http_port", f"{cfg.bind_address}:{cfg.http_port}",
+                         tcp_description(cfg.http_port, cfg.bind_address, tls), site, reactor)
+
+
 def make_service(cfg: HierophantConfig) -> Hierophant:
     route_stdlib_logging(cfg.log_level)
+    if not cfg.store.url and cfg.ha != HaConfig():
+        log.warning("[ha] takeover_secs has no effect: a hierophant on SQLite (no [store] url) "
+                    "always leads; standbys need a shared PostgreSQL store")
+    if cfg.store.url:
+        from hierophant.leadership import Member
+        return Member(cfg)
     return Hierophant(cfg)

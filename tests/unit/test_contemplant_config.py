@@ -30,7 +30,7 @@ def load(tmp_path, text, env=None):
 
 def test_defaults(tmp_path):
     cfg = load(tmp_path, 'worker_token = "t"' + MOCK)
-    assert cfg.hierophant_ws_address == "ws://127.0.0.1:9010/ws"
+    assert cfg.hierophant_ws_address == ("ws://127.0.0.1:9010/ws",)
     assert cfg.state_dir == "var/contemplant" and cfg.http_port == 9011
     (p,) = cfg.provers
     assert (p.backend, p.delay_secs, p.slots, p.fail) == ("mock", 1.0, 1, "none")

@@ -49,6 +49,8 @@ class _WsProtocol(WebSocketServerProtocol):
     def onConnect(self, request):
         if request.headers.get("authorization") != f"Bearer {self.factory.fake.token}":
             raise ConnectionDeny(401, "bad worker token")
+        if self.factory.fake.standby:
+            raise ConnectionDeny(503, "standby: this hierophant does not lead")
 
     def onOpen(self):
         self.factory.fake.sockets.append(self)
@@ -102,6 +104,7 @@ class FakeHierophant:
         self.put_answer = (200, "OK")
         self.on_put = None          # called before the PUT is answered
         self.hold_put = None        # a Deferred: the PUT is answered when it fires
+        self.standby = False        # refuse upgrades with 503, as a standby hierophant does
         self.ws_port = self.listen_ws(0)
         self.ws_port_number = self.ws_port.getHost().port
         site = server.Site(_Files(self))
@@ -186,9 +189,10 @@ async def contemplant(tmp_path, fake):
     """Factory of started contemplants talking to `fake`; stopped (jobs cancelled) at the end."""
     made: list[Contemplant] = []
 
-    def make(token: str = TOKEN, protocol: str = wp.PROTOCOL_VERSION, **prover) -> Contemplant:
+    def make(token: str = TOKEN, protocol: str = wp.PROTOCOL_VERSION, addresses: list[str] | None = None,
+             backoff: tuple[float, float] = (0.05, 0.2), **prover) -> Contemplant:
         prover = {"delay_secs": 0.2, **prover}
-        lines = [f'hierophant_ws_address = "{fake.ws_url}"', f'worker_token = "{token}"',
+        lines = [f'hierophant_ws_address = {json.dumps(addresses or fake.ws_url)}', f'worker_token = "{token}"',
                  'name = "tester"', f'state_dir = "{tmp_path / "state"}"', "http_port = 0",
                  "[[provers]]", 'backend = "mock"']
         lines += [f"{k} = {json.dumps(v)}" for k, v in prover.items()]
@@ -196,7 +200,7 @@ async def contemplant(tmp_path, fake):
         path.write_text("\n".join(lines) + "\n")
         svc = Contemplant(load_config(path, {}), protocol_version=protocol,
                           stop_reactor=lambda: svc.stopped.callback(svc.exit_code),
-                          reconnect_backoff=(0.05, 0.2), http_backoff=(0.05, 0.2))
+                          reconnect_backoff=backoff, http_backoff=(0.05, 0.2))
         svc.stopped = defer.Deferred()
         svc.startService()
         made.append(svc)
@@ -355,6 +359,32 @@ def test_reconnect_keeps_the_job_and_lists_it(fake, contemplant):
     _, _, proof = yield timeout(fake.puts.get())
     bincode.inspect_proof(proof, mode=3, circuit_version="v6.1.0")
     yield fake.next(wp.Completed)
+
+
+@pytest_twisted.async_yield_fixture
+async def standby():
+    f = FakeHierophant()
+    f.standby = True
+    yield f
+    await f.stop()
+
+
+@pytest_twisted.inlineCallbacks
+def test_an_address_list_passes_a_standby_and_follows_the_leader_when_it_moves(fake, standby, contemplant):
+    """A standby's 503 and a deposed leader's 4007 send the contemplant to the next address at
+    once: with a 30 s back-off, anything but an immediate next dial would time these waits out."""
+    svc = contemplant(addresses=[standby.ws_url, fake.ws_url], backoff=(30.0, 30.0), delay_secs=1.0)
+    reg = yield fake.next(wp.Register)
+    assert svc.connection.url == fake.ws_url
+    job = fake.job()
+    fake.socket.send(job)
+    yield until_proving(fake)
+    # The leader steps down; the standby takes over: the job is listed to the new leader.
+    standby.standby, fake.standby = False, True
+    fake.socket.sendClose(wp.CLOSE_NOT_LEADER, "this hierophant no longer leads")
+    moved = yield standby.next(wp.Register)
+    assert moved.worker_id == reg.worker_id and moved.jobs == [{"request_id": job.request_id, "attempt": 1}]
+    assert svc.connection.url == standby.ws_url
 
 
 @pytest_twisted.inlineCallbacks
