@@ -1,6 +1,7 @@
 """Builds the contemplant: a twistd MultiService (DESIGN.md "Runtime shape": Contemplant).
 
-It owns the backends, the job table and the connection, and answers `GET /health`.
+It owns the backends, the job table and the connection, and answers `GET /health` and
+`GET /metrics` (contemplant/metrics.py).
 Stopping (SIGTERM, `twistd` stop) is graceful: `draining` is sent, no new jobs are taken,
 running jobs finish and upload (bounded by their deadlines), then the socket closes and
 the process exits 0. A fatal close (4002, 4004, HTTP 401) cancels the jobs and exits with
@@ -23,6 +24,7 @@ from contemplant.config import ContemplantConfig
 from contemplant.connection import Connection
 from contemplant.health import build_site
 from contemplant.jobs import Jobs
+from contemplant.metrics import ContemplantMetrics
 from contemplant.state import StateDir
 from contemplant.transfer import Backoff
 from network_lib import worker_protocol as wp
@@ -61,8 +63,10 @@ class Contemplant(service.MultiService):
         self.draining = False
         self.exit_code = exits.EXIT_OK
         self._stop_reactor = stop_reactor or self._reactor_stop
+        self.metrics = ContemplantMetrics()
         self.jobs = Jobs(self.backends, self.state.jobs_dir, cfg.worker_token, self._send,
-                         clock, http_backoff)
+                         clock, http_backoff, metrics=self.metrics)
+        self.metrics.watch(self.health, hardware.GPUS)
         self.connection = Connection(cfg.hierophant_ws_address, cfg.worker_token, self, clock,
                                      Backoff(*reconnect_backoff), self.software, protocol_version)
         self.health_port = None
@@ -73,7 +77,7 @@ class Contemplant(service.MultiService):
         super().startService()
         self.state.write_pid()
         from twisted.internet import reactor
-        self.health_port = reactor.listenTCP(self.cfg.http_port, build_site(self.health))
+        self.health_port = reactor.listenTCP(self.cfg.http_port, build_site(self.health, self.metrics.registry))
         log.info("contemplant %s (worker_id %s) starting: %d slots on %s; /health on port %d",
                  self.cfg.name, self.worker_id, self.jobs.slots,
                  ", ".join(b.capabilities.backend for b in self.backends),
@@ -195,7 +199,8 @@ class Contemplant(service.MultiService):
     def health(self) -> dict:
         return {"healthy": self.connection.registered, "worker_id": self.worker_id,
                 "name": self.cfg.name, "connected": self.connection.connected,
-                "draining": self.draining, "slots": self.jobs.slots, "jobs": self.jobs.summary()}
+                "draining": self.draining, "slots": self.jobs.slots, "busy_slots": self.jobs.busy_slots,
+                "jobs": self.jobs.summary()}
 
 
 def make_service(cfg: ContemplantConfig, environ: Optional[dict] = None) -> Contemplant:

@@ -13,6 +13,7 @@ import json
 import queue
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -117,6 +118,7 @@ class Database:
         self._migrate()
         self._queue: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
+        self.on_commit: Callable[[float], None] = lambda secs: None   # commit latency (writer thread)
 
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -216,6 +218,7 @@ class Database:
 
     def _transaction(self, ops: list[tuple[str, tuple]]) -> None:
         conn = self._conn
+        start = time.perf_counter()
         conn.execute("BEGIN IMMEDIATE")
         try:
             for sql, args in ops:
@@ -224,6 +227,7 @@ class Database:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        self.on_commit(time.perf_counter() - start)
 
 
 def _upsert(record: Any) -> tuple[str, tuple]:

@@ -19,17 +19,20 @@ from hierophant.config import HierophantConfig
 from hierophant.db import Database
 from hierophant.execution import Executions
 from hierophant.grpc_server import Bridge, GrpcService
+from hierophant.metrics import HierophantMetrics
 from hierophant.network_api import NetworkApi
+from hierophant.observe import MetricsService
 from hierophant.programs import Nonces, Programs
 from hierophant.requests import RequestBook
 from hierophant.retention import Retention, retention_service
 from hierophant.uploads import Uploads
 from hierophant.web.site import build_site
-from hierophant.workers.http import JobFiles, StatusJson, history_limit, route_proof_upload
+from hierophant.workers.http import JobFiles, StatusJson, _trusted, history_limit, route_proof_upload
 from hierophant.workers.scheduler import Scheduler
 from hierophant.workers.ws import WorkerGate
 from network_lib.dirlock import lock_dir
 from network_lib.logs import route_stdlib_logging
+from network_lib.metrics_page import MetricsPage
 
 log = logging.getLogger("hierophant")
 
@@ -54,6 +57,7 @@ class Hierophant(service.MultiService):
         super().__init__()
         self.cfg = cfg
         self.serving = False
+        self.metrics = HierophantMetrics()
         data = Path(cfg.data_dir)
         data.mkdir(parents=True, exist_ok=True)
         self._lock = lock_dir(data, "data_dir", "hierophant")
@@ -84,8 +88,10 @@ class Hierophant(service.MultiService):
         from twisted.internet import reactor
         cfg = self.cfg
         DatabaseService(self.db).setServiceParent(self)
+        MetricsService(self.metrics, self.requests, self.scheduler, self.db, reactor).setServiceParent(self)
         bridge = Bridge(self.api, self.auth, self.requests, reactor)
-        GrpcService(bridge, cfg.bind_address, cfg.grpc_port, cfg.grpc_threads, _tls_pair(cfg)).setServiceParent(self)
+        GrpcService(bridge, cfg.bind_address, cfg.grpc_port, cfg.grpc_threads, _tls_pair(cfg),
+                    self.metrics).setServiceParent(self)
         site = build_site(self.uploads, self.artifacts, lambda: self.serving)
         self._add_worker_endpoints(site)
         self.web = _web_server(cfg, site)
@@ -101,6 +107,7 @@ class Hierophant(service.MultiService):
         root.putChild(b"contemplants", StatusJson(lambda r: s.workers_json(), cfg.admin_token))
         root.putChild(b"dead-contemplants", StatusJson(lambda r: s.dead_json(), cfg.admin_token))
         root.putChild(b"proof-history", StatusJson(lambda r: s.history_json(history_limit(r)), cfg.admin_token))
+        root.putChild(b"metrics", MetricsPage(self.metrics.registry, lambda r: _trusted(r, cfg.admin_token)))
 
     def upload_url(self, token: str) -> str:
         return f"{self.cfg.public_base}/upload/{token}"

@@ -1,0 +1,63 @@
+"""Connects the hierophant's parts to its metrics (hierophant/metrics.py), on the reactor.
+
+`MetricsService` owns the subscriptions: the request book's new/terminal listeners and the
+store's commit-latency hook are set in startService and undone in stopService; its child
+`ReactorLagProbe` measures the reactor's lag. `fleet()` builds the state gauges from the
+book and the scheduler at scrape time (reactor thread, reads only).
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+from twisted.application import service
+
+from hierophant.db import Database
+from hierophant.metrics import FleetState, HierophantMetrics, ReactorLagProbe
+from hierophant.model import Fulfillment, ProofRequest
+from hierophant.requests import RequestBook
+
+
+class MetricsService(service.MultiService):
+    def __init__(self, metrics: HierophantMetrics, book: RequestBook, scheduler, db: Database,
+                 clock=None) -> None:
+        super().__init__()
+        if clock is None:
+            from twisted.internet import reactor as clock
+        self.metrics, self.book, self.scheduler, self.db, self.clock = metrics, book, scheduler, db, clock
+        metrics.watch(self.fleet)
+        ReactorLagProbe(metrics, clock).setServiceParent(self)
+
+    def startService(self) -> None:
+        self.book.on_new.append(self._created)
+        self.book.on_terminal.append(self._finished)
+        self.db.on_commit = self.metrics.committed
+        super().startService()
+
+    def stopService(self):
+        self.book.on_new.remove(self._created)
+        self.book.on_terminal.remove(self._finished)
+        self.db.on_commit = lambda secs: None
+        return super().stopService()
+
+    def _created(self, r: ProofRequest) -> None:
+        self.metrics.requests_received.inc()
+
+    def _finished(self, r: ProofRequest) -> None:
+        self.metrics.requests_finished.labels(r.fulfillment.name.lower()).inc()
+
+    def fleet(self) -> FleetState:
+        counts: Counter = Counter()
+        oldest = None
+        for r in self.book.all():
+            counts[r.fulfillment.name.lower()] += 1
+            if r.fulfillment == Fulfillment.REQUESTED and (oldest is None or r.created_at < oldest):
+                oldest = r.created_at
+        connected = [w for w in self.scheduler.workers.values() if w.connected]
+        return FleetState(
+            requests=counts,
+            oldest_queued_age_secs=0.0 if oldest is None else max(0.0, self.clock.seconds() - oldest),
+            workers_connected=len(connected),
+            workers_draining=sum(1 for w in connected if w.draining),
+            slots_busy=sum(len(w.jobs) for w in connected),
+            slots_free=sum(w.free_slots() for w in connected),
+            dead_workers=len(self.scheduler.dead))
