@@ -41,6 +41,7 @@ class FleetState:
     """What the state gauges show, read on the reactor at scrape time."""
     requests: Mapping[str, int] = field(default_factory=dict)   # fulfillment (lower case) -> count
     oldest_queued_age_secs: float = 0.0
+    queue_next_deadline_secs: float | None = None    # None: nothing queued
     workers_connected: int = 0
     workers_draining: int = 0
     slots_busy: int = 0
@@ -70,6 +71,12 @@ class FleetCollector(Collector):
         yield GaugeMetricFamily("hierophant_queue_oldest_age_seconds",
                                 "Age of the oldest REQUESTED (queued) request; 0 when the queue is empty",
                                 value=s.oldest_queued_age_secs)
+        g = GaugeMetricFamily("hierophant_queue_next_deadline_seconds",
+                              "Seconds left until the earliest deadline of a REQUESTED (queued) request; "
+                              "no sample when the queue is empty")
+        if s.queue_next_deadline_secs is not None:
+            g.add_metric([], s.queue_next_deadline_secs)
+        yield g
         yield GaugeMetricFamily("hierophant_workers_connected", "Contemplants connected now",
                                 value=s.workers_connected)
         yield GaugeMetricFamily("hierophant_workers_draining", "Connected contemplants that take no new jobs",
@@ -206,7 +213,8 @@ class ReactorLagProbe(service.Service):
 
 
 FAMILIES = (
-    "hierophant_requests", "hierophant_queue_oldest_age_seconds", "hierophant_workers_connected",
+    "hierophant_requests", "hierophant_queue_oldest_age_seconds", "hierophant_queue_next_deadline_seconds",
+    "hierophant_workers_connected",
     "hierophant_workers_draining", "hierophant_slots", "hierophant_dead_workers",
     "hierophant_requests_received_total", "hierophant_requests_finished_total",
     "hierophant_proof_duration_seconds", "hierophant_attempts_total", "hierophant_attempt_failures_total",

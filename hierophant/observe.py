@@ -47,15 +47,18 @@ class MetricsService(service.MultiService):
 
     def fleet(self) -> FleetState:
         counts: Counter = Counter()
-        oldest = None
+        oldest = deadline = None
         for r in self.book.all():
             counts[r.fulfillment.name.lower()] += 1
-            if r.fulfillment == Fulfillment.REQUESTED and (oldest is None or r.created_at < oldest):
-                oldest = r.created_at
+            if r.fulfillment == Fulfillment.REQUESTED:
+                oldest = r.created_at if oldest is None else min(oldest, r.created_at)
+                deadline = r.deadline if deadline is None else min(deadline, r.deadline)
+        now = self.clock.seconds()
         connected = [w for w in self.scheduler.workers.values() if w.connected]
         return FleetState(
             requests=counts,
-            oldest_queued_age_secs=0.0 if oldest is None else max(0.0, self.clock.seconds() - oldest),
+            oldest_queued_age_secs=0.0 if oldest is None else max(0.0, now - oldest),
+            queue_next_deadline_secs=None if deadline is None else deadline - now,
             workers_connected=len(connected),
             workers_draining=sum(1 for w in connected if w.draining),
             slots_busy=sum(len(w.jobs) for w in connected),

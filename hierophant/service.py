@@ -13,6 +13,8 @@ from twisted.application import service
 from twisted.application.internet import SSLServer, TCPServer
 from twisted.internet import ssl
 
+from hierophant.admin.actions import AdminActions
+from hierophant.admin.api import AdminApi
 from hierophant.artifacts import ArtifactFiles, ArtifactIndex
 from hierophant.auth import Auth
 from hierophant.config import HierophantConfig
@@ -108,6 +110,7 @@ class Hierophant(service.MultiService):
         root.putChild(b"dead-contemplants", StatusJson(lambda r: s.dead_json(), cfg.admin_token))
         root.putChild(b"proof-history", StatusJson(lambda r: s.history_json(history_limit(r)), cfg.admin_token))
         root.putChild(b"metrics", MetricsPage(self.metrics.registry, lambda r: _trusted(r, cfg.admin_token)))
+        root.putChild(b"admin", AdminApi(AdminActions(self.requests, s), lambda r: _trusted(r, cfg.admin_token)))
 
     def upload_url(self, token: str) -> str:
         return f"{self.cfg.public_base}/upload/{token}"

@@ -19,6 +19,7 @@ CLOSE_VERSION = 4002      # protocol MAJOR differs: the contemplant must exit no
 CLOSE_REPLACED = 4003     # another connection registered the same worker_id
 CLOSE_DROPPED = 4004      # dropped after max_strikes: the contemplant must exit non-zero
 CLOSE_TIMEOUT = 4005      # no heartbeat within heartbeat_timeout_secs
+CLOSE_KICKED = 4006       # an operator kicked the worker (hierophant-admin kick): reconnect
 
 FAILURE_KINDS = ("program", "infrastructure", "unsupported")
 

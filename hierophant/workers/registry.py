@@ -46,7 +46,8 @@ class Worker:
     jobs: dict[bytes, Assignment] = field(default_factory=dict)
     strikes: int = 0
     completed: int = 0
-    draining: bool = False
+    draining: bool = False                 # the worker said so (it is stopping)
+    drained: bool = False                  # an operator said so (hierophant-admin drain)
     connected_at: float = 0.0
     last_seen: float = 0.0
     last_assigned: float = 0.0
@@ -59,7 +60,7 @@ class Worker:
         return self.conn is not None
 
     def free_slots(self) -> int:
-        if not self.connected or self.draining:
+        if not self.connected or self.draining or self.drained:
             return 0
         return max(0, self.slots - len(self.jobs))
 
@@ -105,7 +106,8 @@ class Worker:
             })
         return {
             "worker_id": self.worker_id, "name": self.name, "address": self.address,
-            "software": self.software, "connected": self.connected, "draining": self.draining,
+            "software": self.software, "connected": self.connected,
+            "draining": self.draining or self.drained, "drained_by_operator": self.drained,
             "backends": self.backends, "modes": sorted(versions.ProofMode(m).name for m in self.modes
                                                         if m in (1, 2, 3, 4)),
             "circuit_versions": sorted(self.circuit_versions), "slots": slots,

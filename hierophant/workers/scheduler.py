@@ -370,6 +370,33 @@ class Scheduler:
         self._touch(w)
         log.info("worker %s is draining: no new jobs", w.name)
 
+    # -- operator actions (hierophant-admin, through hierophant/admin/) -----------------------
+    def cancel(self, r: ProofRequest, reason: str) -> defer.Deferred:
+        """End the request UNFULFILLABLE with `reason`; a running attempt is cancelled on its
+        worker and its slot freed (by `_on_terminal`)."""
+        if r.fulfillment == Fulfillment.ASSIGNED:
+            self._record(r, self.workers.get(r.worker_id or ""), "cancelled", reason)
+        return self.book.give_up(r, reason)
+
+    def set_draining(self, w: Worker, on: bool) -> None:
+        """An operator's drain: no new jobs (running ones finish); kept across reconnects."""
+        w.drained = on
+        self._touch(w)
+        log.info("worker %s %s by an operator", w.name, "drained" if on else "undrained")
+        if not on:
+            self.dispatch()
+
+    def kick(self, w: Worker, reason: str = "kicked by an operator") -> None:
+        """Disconnect the worker; its jobs go back to the queue at once, at no attempt's cost."""
+        for rid in list(w.jobs):
+            r = self.book.get(rid)
+            if r is not None and r.fulfillment == Fulfillment.ASSIGNED and r.worker_id == w.worker_id:
+                self.requeue(r, "kicked", cancel=True, detail=f"worker {w.name} {reason}")
+        conn, w.conn = w.conn, None
+        if conn is not None:
+            conn.close(wp.CLOSE_KICKED, reason)
+        self._forget(w, reason)
+
     def disconnected(self, w: Worker, conn: Connection, why: str) -> None:
         if w.conn is not conn:
             return

@@ -51,7 +51,9 @@ def test_fleet_gauges_are_read_at_scrape_time():
     before = samples(m.registry)
     assert before[("hierophant_requests", (("fulfillment", "requested"),))] == 0
     assert before[("hierophant_queue_oldest_age_seconds", ())] == 0
+    assert ("hierophant_queue_next_deadline_seconds", ()) not in before
     state["now"] = hmetrics.FleetState(requests={"requested": 3, "fulfilled": 7}, oldest_queued_age_secs=42.5,
+                                       queue_next_deadline_secs=600.0,
                                        workers_connected=2, workers_draining=1, slots_busy=3, slots_free=1,
                                        dead_workers=1)
     after = samples(m.registry)
@@ -60,6 +62,7 @@ def test_fleet_gauges_are_read_at_scrape_time():
     assert after[("hierophant_requests", (("fulfillment", "assigned"),))] == 0
     assert after[("hierophant_requests", (("fulfillment", "unfulfillable"),))] == 0
     assert after[("hierophant_queue_oldest_age_seconds", ())] == 42.5
+    assert after[("hierophant_queue_next_deadline_seconds", ())] == 600
     assert after[("hierophant_workers_connected", ())] == 2
     assert after[("hierophant_workers_draining", ())] == 1
     assert after[("hierophant_slots", (("state", "busy"),))] == 3

@@ -1,0 +1,81 @@
+"""A real Prometheus scrapes a running hierophant and contemplant; PromQL through its HTTP API
+sees what happened. promtool checks (and unit-tests) the shipped alert rules."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from network_lib.client import NetworkClient
+from network_lib.proto import network_pb2 as pb
+from tests.integration.harness import REPO
+from tests.integration.prometheus_server import MISSING, promtool
+from tests.integration.sp1data import elf, panicking_elf, stdin, vk, vk_hash
+from tests.integration.test_contemplants import client, status, submit, wait_status
+
+ALERTS = REPO / "etc" / "prometheus" / "alerts.yml"
+ALERT_TESTS = Path(__file__).with_name("alerts_test.yml")
+
+
+def test_prometheus_sees_requests_workers_and_jobs(make_hierophant, make_contemplant, make_prometheus):
+    h = make_hierophant(scheduler={"max_attempts": 1})
+    c = make_contemplant(h, delay_secs=0.2)
+    prom = make_prometheus({"hierophant": [f"127.0.0.1:{h.http_port}"],
+                            "contemplant": [f"127.0.0.1:{c.http_port}"]})
+    prom.wait_value('up{job="hierophant"}', 1)
+    prom.wait_value('up{job="contemplant"}', 1)
+    prom.wait_value("hierophant_workers_connected", 1)
+
+    rids = submit(h, n=3)
+    with NetworkClient(h.rpc_url, unsigned=True, profile="6.x") as net:   # a program that panics
+        net.register_program(vk_hash(7), vk(), panicking_elf())
+        bad = net.request_proof(vk_hash(7), stdin(1), "core")
+    for rid in rids:
+        wait_status(h, rid, pb.FULFILLED)
+    wait_status(h, bad, pb.UNFULFILLABLE)
+
+    prom.wait_value('hierophant_requests{fulfillment="fulfilled"}', 3)
+    prom.wait_value('hierophant_requests{fulfillment="unfulfillable"}', 1)
+    prom.wait_value('hierophant_requests{fulfillment="requested"}', 0)
+    prom.wait_value('hierophant_requests{fulfillment="assigned"}', 0)
+    prom.wait_value("hierophant_queue_oldest_age_seconds", 0)
+    prom.wait_value('sum(hierophant_slots{state="free"})', 1)
+    prom.wait_value("hierophant_requests_received_total", 4)
+    prom.wait_value('sum(hierophant_grpc_calls_total{method="RequestProof",code="OK"})', 4)
+    prom.wait_value('hierophant_requests_finished_total{fulfillment="fulfilled"}', 3)
+    prom.wait_value('contemplant_jobs_finished_total{outcome="completed"}', 3)
+    prom.wait_value('contemplant_connected', 1)
+    assert prom.value("hierophant_db_commit_seconds_count") > 0
+    assert prom.value("hierophant_reactor_lag_seconds_count") > 0
+
+    c.kill9()
+    prom.wait_value("hierophant_workers_connected", 0)
+    prom.wait_value('up{job="contemplant"}', 0)
+    with client(h) as net:
+        assert net.get_proof_status(rids[0]).fulfillment_status == pb.FULFILLED
+    assert status(h, bad).fulfillment_status == pb.UNFULFILLABLE
+
+
+@pytest.fixture
+def promtool_binary():
+    tool = promtool()
+    if tool is None:
+        pytest.skip(MISSING)
+    return tool
+
+
+def test_promtool_accepts_the_alert_rules(promtool_binary):
+    out = subprocess.run([promtool_binary, "check", "rules", str(ALERTS)], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "SUCCESS" in out.stdout + out.stderr
+
+
+def test_the_alert_rules_fire_when_they_should(promtool_binary):
+    """promtool's rule unit tests (alerts_test.yml): each alert fires on a made-up series
+    and stays quiet on a healthy one."""
+    out = subprocess.run([promtool_binary, "test", "rules", str(ALERT_TESTS)], capture_output=True, text=True,
+                         timeout=120, cwd=ALERT_TESTS.parent)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "SUCCESS" in out.stdout + out.stderr
