@@ -11,7 +11,7 @@ from pathlib import Path
 
 from twisted.application import service
 from twisted.application.internet import SSLServer, TCPServer
-from twisted.internet import ssl
+from twisted.internet import defer, ssl
 
 from hierophant.artifacts import ArtifactFiles, ArtifactIndex
 from hierophant.auth import Auth
@@ -122,10 +122,10 @@ class Hierophant(service.MultiService):
 
     def stopService(self):
         self.serving = False
-        self.executions.stop()
+        pool_stopped = self.executions.stop()
         self.scheduler.stop()
         self.requests.stop()
-        return super().stopService()
+        return defer.gatherResults([pool_stopped, super().stopService()])
 
 
 def _tls_pair(cfg: HierophantConfig) -> tuple[bytes, bytes] | None:

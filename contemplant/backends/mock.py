@@ -45,8 +45,7 @@ class MockBackend(Backend):
         self.executions = executions or ExecutionPool(1)
 
     def stop(self) -> defer.Deferred:
-        self.executions.stop()
-        return defer.succeed(None)
+        return self.executions.stop()
 
     def prove(self, job: Job, workdir: Path, progress: ProgressFn) -> defer.Deferred:
         key = (job.request_id, job.attempt)
