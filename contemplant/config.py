@@ -95,6 +95,7 @@ class ContemplantConfig:
     name: str | None = _opt(_non_empty)        # None: a random name from names.txt
     state_dir: str = "var/contemplant"
     http_port: int = dataclasses.field(default=9011, metadata=c.check(c.port))
+    drain_timeout_secs: float = dataclasses.field(default=60.0, metadata=c.check(c.non_negative))
     provers: tuple[ProverConfig, ...] = ()
 
 

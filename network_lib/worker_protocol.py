@@ -20,7 +20,9 @@ CLOSE_REPLACED = 4003     # another connection registered the same worker_id
 CLOSE_DROPPED = 4004      # dropped after max_strikes: the contemplant must exit non-zero
 CLOSE_TIMEOUT = 4005      # no heartbeat within heartbeat_timeout_secs
 
-FAILURE_KINDS = ("program", "infrastructure", "unsupported")
+FAILURE_KINDS = ("program", "infrastructure", "unsupported")      # a backend's failures
+RELEASED = "released"     # handed back untried by a stopping worker (docs/worker-protocol.md)
+FAILED_KINDS = (*FAILURE_KINDS, RELEASED)                          # what `failed.kind` may say
 
 
 class ProtocolError(ValueError):
@@ -99,7 +101,7 @@ class Completed(Message):
 class Failed(Message):
     request_id: str
     attempt: int
-    kind: str            # program / infrastructure / unsupported
+    kind: str            # program / infrastructure / unsupported / released
     message: str = ""
 
 

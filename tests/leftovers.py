@@ -21,12 +21,14 @@ def mark_run() -> str:
     return os.environ.setdefault(MARKER, uuid.uuid4().hex)
 
 
-def leftovers(run_id: str) -> list[tuple[int, str]]:
-    """(pid, command line) of live processes, other than this one, started by the run."""
-    needle = f"{MARKER}={run_id}".encode()
+def leftovers(run_id: str, variable: str = MARKER) -> list[tuple[int, str]]:
+    """(pid, command line) of live processes, other than this one, whose environment has
+    `variable=run_id` (by default: started by this run)."""
+    needle = f"{variable}={run_id}".encode()
+    mine = {os.getpid(), _own_tracker()}
     found = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+        if not entry.name.isdigit() or int(entry.name) in mine:
             continue
         try:
             if needle not in (entry / "environ").read_bytes().split(b"\0"):
@@ -40,11 +42,18 @@ def leftovers(run_id: str) -> list[tuple[int, str]]:
     return found
 
 
-def wait_gone(run_id: str, timeout: float) -> list[tuple[int, str]]:
+def _own_tracker() -> int | None:
+    """The resource tracker of this (pytest) process, if unit tests started one: it lives
+    until this process exits, then exits itself."""
+    from multiprocessing import resource_tracker
+    return getattr(resource_tracker._resource_tracker, "_pid", None)
+
+
+def wait_gone(run_id: str, timeout: float, variable: str = MARKER) -> list[tuple[int, str]]:
     """Leftovers still alive after `timeout` seconds (polling /proc)."""
     deadline = time.monotonic() + timeout
     while True:
-        left = leftovers(run_id)
+        left = leftovers(run_id, variable)
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.1)

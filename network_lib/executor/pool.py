@@ -9,7 +9,9 @@ No worker outlives its daemon (issue 8): each arms PDEATHSIG and watches its par
 process group; the daemon decides what stops). With the workers gone, multiprocessing's
 resource tracker reads end-of-file and exits too. `stop` kills the workers and joins the
 pool in a thread, so a stop is quick even with an execution running, and every semaphore
-is released (no "leaked semaphore" warning).
+is released. After a `kill -9` the tracker unlinks the pool's semaphores as designed; it
+is started with its stderr on /dev/null so that this routine cleanup does not print
+"leaked semaphore" warnings into the daemon's terminal.
 """
 from __future__ import annotations
 
@@ -68,6 +70,7 @@ class ExecutionPool:
         """Deferred[Verdict]; the pool starts on first use."""
         from twisted.internet import reactor
         if self._pool is None:
+            _start_tracker_quietly()
             self._pool = concurrent.futures.ProcessPoolExecutor(
                 self.processes, mp_context=multiprocessing.get_context("spawn"),
                 initializer=_worker_init, initargs=(os.getpid(),))
@@ -102,6 +105,19 @@ def _join(pool: concurrent.futures.ProcessPoolExecutor, workers: list) -> None:
     pool.shutdown(wait=True)
     for p in workers:
         p.join(5)
+
+
+def _start_tracker_quietly() -> None:
+    """Start multiprocessing's resource tracker (once) with /dev/null as its stderr."""
+    from multiprocessing import resource_tracker
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        resource_tracker.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _worker_init(parent_pid: int) -> None:
