@@ -9,6 +9,7 @@ longer than their deadlines); what is still running then is cancelled and handed
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from importlib import metadata
@@ -52,11 +53,12 @@ class Contemplant(service.MultiService):
         super().__init__()
         if clock is None:
             from twisted.internet import reactor as clock
+        self.state = StateDir(Path(cfg.state_dir))
+        cfg = dataclasses.replace(cfg, name=self.state.name(cfg.name))
         self.cfg, self.clock = cfg, clock
         self.protocol_version = protocol_version
         self.backends = backends if backends is not None else [
             backends_mod.build(p, i) for i, p in enumerate(cfg.provers)]
-        self.state = StateDir(Path(cfg.state_dir))
         self.worker_id = self.state.worker_id
         self.software = software_version()
         self.draining = False
