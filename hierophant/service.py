@@ -24,6 +24,7 @@ from hierophant.programs import Nonces, Programs
 from hierophant.requests import RequestBook
 from hierophant.retention import Retention, retention_service
 from hierophant.uploads import Uploads
+from hierophant.web.request_status import RequestStatus, lookup_in
 from hierophant.web.site import build_site
 from hierophant.workers.http import JobFiles, StatusJson, history_limit, route_proof_upload
 from hierophant.workers.scheduler import Scheduler
@@ -101,6 +102,7 @@ class Hierophant(service.MultiService):
         root.putChild(b"contemplants", StatusJson(lambda r: s.workers_json(), cfg.admin_token))
         root.putChild(b"dead-contemplants", StatusJson(lambda r: s.dead_json(), cfg.admin_token))
         root.putChild(b"proof-history", StatusJson(lambda r: s.history_json(history_limit(r)), cfg.admin_token))
+        root.putChild(b"requests", RequestStatus(lookup_in(self.requests, s)))   # open: the id is the capability
 
     def upload_url(self, token: str) -> str:
         return f"{self.cfg.public_base}/upload/{token}"
