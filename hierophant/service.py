@@ -23,6 +23,7 @@ from hierophant.network_api import NetworkApi
 from hierophant.programs import Nonces, Programs
 from hierophant.requests import RequestBook
 from hierophant.retention import Retention, retention_service
+from hierophant.startup_warnings import log_startup_warnings
 from hierophant.uploads import Uploads
 from hierophant.web.request_status import RequestStatus, lookup_in
 from hierophant.web.site import build_site
@@ -146,4 +147,5 @@ def _web_server(cfg: HierophantConfig, site):
 
 def make_service(cfg: HierophantConfig) -> Hierophant:
     route_stdlib_logging(cfg.log_level)
+    log_startup_warnings(cfg)
     return Hierophant(cfg)

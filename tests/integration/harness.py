@@ -167,14 +167,15 @@ class Hierophant:
         return self.start()
 
 
-def run_twistd_expecting_failure(workdir: Path, values: dict, timeout: float = 30.0) -> tuple[int, str]:
-    """Start a hierophant with `values` as its whole config; return (exit code, output)."""
+def run_twistd_expecting_failure(workdir: Path, values: dict, timeout: float = 30.0, env: dict | None = None,
+                                 daemon: str = "hierophant") -> tuple[int, str]:
+    """Start a `daemon` with `values` as its whole config; return (exit code, output)."""
     workdir.mkdir(parents=True, exist_ok=True)
     cfg = workdir / "bad.toml"
     write_toml(cfg, values)
-    proc = subprocess.run([*twistd_command(), "-n", "--pidfile=", "hierophant", "-c", str(cfg)],
+    proc = subprocess.run([*twistd_command(), "-n", "--pidfile=", daemon, "-c", str(cfg)],
                           cwd=workdir, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PYTHONPATH": str(REPO)}, start_new_session=True)
+                          env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}, start_new_session=True)
     return proc.returncode, proc.stdout + proc.stderr
 
 
