@@ -20,7 +20,7 @@ from twisted.internet import defer, threads
 from contemplant import transfer
 from contemplant.backends.base import ELF_FILE, STDIN_FILE, Backend, BackendFailure
 from contemplant.metrics import ContemplantMetrics
-from network_lib.worker_protocol import Completed, Failed, Job, Message, Progress
+from network_lib.worker_protocol import RELEASED, Completed, Failed, Job, Message, Progress
 
 log = logging.getLogger("contemplant.jobs")
 
@@ -129,6 +129,15 @@ class Jobs:
             return
         log.info("job %s cancelled by the hierophant%s", a.label, f": {reason}" if reason else "")
         self._cancel(a)
+
+    def release_all(self, reason: str) -> None:
+        """Stop every running attempt and hand it back untried (`failed` kind `released`);
+        the hierophant requeues it at no cost (docs/worker-protocol.md)."""
+        for a in list(self.table.values()):
+            if a.outcome is None and not a.cancelled:
+                log.info("releasing job %s: %s", a.label, reason)
+                self.send(Failed(*a.key, RELEASED, reason))
+            self._cancel(a)
 
     def cancel_all(self, reason: str) -> None:
         for a in list(self.table.values()):

@@ -2,13 +2,15 @@
 
 It owns the backends, the job table and the connection, and answers `GET /health` and
 `GET /metrics` (contemplant/metrics.py).
-Stopping (SIGTERM, `twistd` stop) is graceful: `draining` is sent, no new jobs are taken,
-running jobs finish and upload (bounded by their deadlines), then the socket closes and
-the process exits 0. A fatal close (4002, 4004, HTTP 401) cancels the jobs and exits with
-the status in `contemplant.exits`.
+Stopping (SIGTERM, Ctrl-C, `twistd` stop) is graceful and bounded: `draining` is sent, no
+new jobs are taken, running jobs may finish and upload for `drain_timeout_secs` (and no
+longer than their deadlines); what is still running then is cancelled and handed back
+(`failed` kind `released`), the socket closes and the process exits 0. A fatal close (4002,
+4004, HTTP 401) cancels the jobs and exits with the status in `contemplant.exits`.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from importlib import metadata
@@ -53,11 +55,12 @@ class Contemplant(service.MultiService):
         super().__init__()
         if clock is None:
             from twisted.internet import reactor as clock
+        self.state = StateDir(Path(cfg.state_dir))
+        cfg = dataclasses.replace(cfg, name=self.state.name(cfg.name))
         self.cfg, self.clock = cfg, clock
         self.protocol_version = protocol_version
         self.backends = backends if backends is not None else [
             backends_mod.build(p, i) for i, p in enumerate(cfg.provers)]
-        self.state = StateDir(Path(cfg.state_dir))
         self.worker_id = self.state.worker_id
         self.software = software_version()
         self.draining = False
@@ -110,16 +113,19 @@ class Contemplant(service.MultiService):
 
     @defer.inlineCallbacks
     def _drain(self):
-        """Graceful stop: take no new jobs, let running ones finish until their deadlines."""
+        """Graceful stop: take no new jobs, let running ones finish for `drain_timeout_secs`
+        (at most until their deadlines), then hand them back."""
         self.start_draining("the contemplant is stopping")
         if not self.jobs.table:
             return
         deadline = max(a.job.deadline for a in self.jobs.table.values())
-        wait = max(0.0, deadline - time.time())
-        log.info("waiting up to %.0f s for %d running job(s) to finish and upload: %s", wait,
-                 len(self.jobs.table), ", ".join(a.label for a in self.jobs.table.values()))
+        wait = max(0.0, min(self.cfg.drain_timeout_secs, deadline - time.time()))
+        log.info("waiting up to %.0f s (drain_timeout_secs) for %d running job(s) to finish and "
+                 "upload: %s", wait, len(self.jobs.table),
+                 ", ".join(a.label for a in self.jobs.table.values()))
         done = self.jobs.wait_all()
-        timer = self.clock.callLater(wait, lambda: self.jobs.cancel_all("its deadline passed"))
+        timer = self.clock.callLater(wait, self.jobs.release_all,
+                                     f"the contemplant is stopping (drain_timeout_secs={wait:g} passed)")
         yield done
         if timer.active():
             timer.cancel()

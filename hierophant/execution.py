@@ -83,8 +83,8 @@ class Executions:
             yield self.book.give_up(r, f"the program failed: {v.message}", unexecutable=True,
                                     fail_cause=v.cause or 0)
 
-    def stop(self) -> None:
-        self.pool.stop()
+    def stop(self) -> defer.Deferred:
+        return self.pool.stop()
 
 
 def _rid(r: ProofRequest) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from twisted.application import service
 from twisted.application.internet import SSLServer, TCPServer
-from twisted.internet import ssl
+from twisted.internet import defer, ssl
 
 from hierophant.admin.actions import AdminActions
 from hierophant.admin.api import AdminApi
@@ -27,7 +27,9 @@ from hierophant.observe import MetricsService
 from hierophant.programs import Nonces, Programs
 from hierophant.requests import RequestBook
 from hierophant.retention import Retention, retention_service
+from hierophant.startup_warnings import log_startup_warnings
 from hierophant.uploads import Uploads
+from hierophant.web.request_status import RequestStatus, lookup_in
 from hierophant.web.site import build_site
 from hierophant.workers.http import JobFiles, StatusJson, _trusted, history_limit, route_proof_upload
 from hierophant.workers.scheduler import Scheduler
@@ -111,6 +113,7 @@ class Hierophant(service.MultiService):
         root.putChild(b"proof-history", StatusJson(lambda r: s.history_json(history_limit(r)), cfg.admin_token))
         root.putChild(b"metrics", MetricsPage(self.metrics.registry, lambda r: _trusted(r, cfg.admin_token)))
         root.putChild(b"admin", AdminApi(AdminActions(self.requests, s), lambda r: _trusted(r, cfg.admin_token)))
+        root.putChild(b"requests", RequestStatus(lookup_in(self.requests, s)))   # open: the id is the capability
 
     def upload_url(self, token: str) -> str:
         return f"{self.cfg.public_base}/upload/{token}"
@@ -132,10 +135,10 @@ class Hierophant(service.MultiService):
 
     def stopService(self):
         self.serving = False
-        self.executions.stop()
+        pool_stopped = self.executions.stop()
         self.scheduler.stop()
         self.requests.stop()
-        return super().stopService()
+        return defer.gatherResults([pool_stopped, super().stopService()])
 
 
 def _tls_pair(cfg: HierophantConfig) -> tuple[bytes, bytes] | None:
@@ -154,4 +157,5 @@ def _web_server(cfg: HierophantConfig, site):
 
 def make_service(cfg: HierophantConfig) -> Hierophant:
     route_stdlib_logging(cfg.log_level)
+    log_startup_warnings(cfg)
     return Hierophant(cfg)

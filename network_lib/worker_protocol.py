@@ -21,7 +21,9 @@ CLOSE_DROPPED = 4004      # dropped after max_strikes: the contemplant must exit
 CLOSE_TIMEOUT = 4005      # no heartbeat within heartbeat_timeout_secs
 CLOSE_KICKED = 4006       # an operator kicked the worker (hierophant-admin kick): reconnect
 
-FAILURE_KINDS = ("program", "infrastructure", "unsupported")
+FAILURE_KINDS = ("program", "infrastructure", "unsupported")      # a backend's failures
+RELEASED = "released"     # handed back untried by a stopping worker (docs/worker-protocol.md)
+FAILED_KINDS = (*FAILURE_KINDS, RELEASED)                          # what `failed.kind` may say
 
 
 class ProtocolError(ValueError):
@@ -100,7 +102,7 @@ class Completed(Message):
 class Failed(Message):
     request_id: str
     attempt: int
-    kind: str            # program / infrastructure / unsupported
+    kind: str            # program / infrastructure / unsupported / released
     message: str = ""
 
 

@@ -356,6 +356,8 @@ class Scheduler:
         elif msg.kind == "unsupported":
             w.unsupported.add((r.mode, r.circuit_version))
             self.requeue(r, "unsupported", detail=msg.message)
+        elif msg.kind == wp.RELEASED:     # a stopping worker gave it back untried: no cost
+            self.requeue(r, wp.RELEASED, detail=msg.message)
         else:
             self.requeue(r, "infrastructure", cost="infra", detail=msg.message)
 
