@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
+from hierophant.eta.fit import RateFit
 from hierophant.model import (Artifact, ArtifactKind, DeadWorker, Execution, Fulfillment, Program, ProofRecord,
                               ProofRequest)
 
@@ -60,6 +61,7 @@ _TABLES: dict[str, tuple[type, str, dict[str, tuple[Callable, Callable]]]] = {
     }),
     "proof_history": (ProofRecord, "id", {}),
     "dead_workers": (DeadWorker, "worker_id", {}),
+    "rate_fits": (RateFit, "id", {}),
 }
 _RECORD_TABLE = {cls: name for name, (cls, _, _) in _TABLES.items()}
 
@@ -104,6 +106,7 @@ class Snapshot:
     nonces: dict[bytes, int]
     history: list[ProofRecord]
     dead_workers: list[DeadWorker]
+    rate_fits: list[RateFit] = dataclasses.field(default_factory=list)
 
 
 class Database:
@@ -147,6 +150,7 @@ class Database:
             nonces=nonces,
             history=[_from_row("proof_history", r) for r in rows["proof_history"]],
             dead_workers=[_from_row("dead_workers", r) for r in rows["dead_workers"]],
+            rate_fits=[_from_row("rate_fits", r) for r in rows["rate_fits"]],
         )
 
     def start(self) -> None:

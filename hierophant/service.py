@@ -18,7 +18,12 @@ from hierophant.admin.api import AdminApi
 from hierophant.artifacts import ArtifactFiles, ArtifactIndex
 from hierophant.auth import Auth
 from hierophant.config import HierophantConfig
+from hierophant.dashboard.events import Broadcaster
+from hierophant.dashboard.pages import FLEET, Dashboard
+from hierophant.dashboard.snapshot import Snapshots
 from hierophant.db import Database
+from hierophant.eta.estimates import Estimates, with_slot_etas
+from hierophant.eta.rates import Rates
 from hierophant.execution import Executions
 from hierophant.grpc_server import Bridge, GrpcService
 from hierophant.metrics import HierophantMetrics
@@ -80,6 +85,9 @@ class Hierophant(service.MultiService):
         self.scheduler = Scheduler(cfg.scheduler, self.requests, self.artifacts, self.programs, self.db,
                                    cfg.public_base, execution_enabled=cfg.execution.enabled,
                                    history=snap.history, dead=snap.dead_workers)
+        self.rates = Rates(self.db, snap.rate_fits)
+        self.estimates = Estimates(self.requests, self.scheduler.workers, self.rates, self.scheduler.clock)
+        self.scheduler.on_proven.append(self._learn_rate)
         self.executions = Executions(cfg.execution, self.requests, self.artifacts, self.scheduler.executed)
         self.retention = Retention(self.requests, self.artifacts, self.programs,
                                    cfg.retention.proof_days, cfg.retention.input_days, self.scheduler.history)
@@ -98,8 +106,10 @@ class Hierophant(service.MultiService):
                     self.metrics).setServiceParent(self)
         site = build_site(self.uploads, self.artifacts, lambda: self.serving)
         self._add_worker_endpoints(site)
+        self._add_dashboard(site.resource)
         self.web = _web_server(cfg, site)
         self.web.setServiceParent(self)
+        self.broadcaster.setServiceParent(self)        # stops first: ends the dashboard's streams
         retention_service(self.retention, cfg.retention.sweep_interval_secs).setServiceParent(self)
 
     def _add_worker_endpoints(self, site) -> None:
@@ -108,12 +118,26 @@ class Hierophant(service.MultiService):
         root.putChild(b"ws", WorkerGate(s, cfg.worker_token, ws_url))
         root.putChild(b"jobs", JobFiles(s, cfg.worker_token))
         site.body_routes.append((b"/jobs/", route_proof_upload(s, cfg.worker_token)))
-        root.putChild(b"contemplants", StatusJson(lambda r: s.workers_json(), cfg.admin_token))
+        root.putChild(b"contemplants", StatusJson(lambda r: with_slot_etas(s.workers_json(), self.estimates),
+                                                  cfg.admin_token))
         root.putChild(b"dead-contemplants", StatusJson(lambda r: s.dead_json(), cfg.admin_token))
         root.putChild(b"proof-history", StatusJson(lambda r: s.history_json(history_limit(r)), cfg.admin_token))
         root.putChild(b"metrics", MetricsPage(self.metrics.registry, lambda r: _trusted(r, cfg.admin_token)))
-        root.putChild(b"admin", AdminApi(AdminActions(self.requests, s), lambda r: _trusted(r, cfg.admin_token)))
-        root.putChild(b"requests", RequestStatus(lookup_in(self.requests, s)))   # open: the id is the capability
+        root.putChild(b"admin", AdminApi(AdminActions(self.requests, s, self.estimates.request), lambda r: _trusted(r, cfg.admin_token)))
+        root.putChild(b"requests", RequestStatus(lookup_in(self.requests, s, self.estimates.request)))   # open: the id is the capability
+
+    def _add_dashboard(self, root) -> None:
+        s = self.scheduler
+        snapshots = Snapshots(self.requests, s.workers, lambda n: list(s.history)[-n:][::-1], self.rates,
+                              self.estimates, s.clock)
+
+        def views(key):
+            return snapshots.fleet() if key == FLEET else snapshots.request(key)
+        self.broadcaster = Broadcaster(views, s.clock)
+        root.putChild(b"dashboard", Dashboard(views, self.broadcaster, self.cfg.admin_token))
+
+    def _learn_rate(self, worker_id: str, mode: int, secs: float, cycles: int | None) -> None:
+        self.rates.learn(worker_id, mode, secs, cycles, self.scheduler.clock.seconds())
 
     def upload_url(self, token: str) -> str:
         return f"{self.cfg.public_base}/upload/{token}"

@@ -9,6 +9,7 @@ the HTTP status the API answers with and a one-line message naming the problem.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from twisted.internet import defer
 
@@ -49,8 +50,10 @@ def parse_request_id(text: str) -> bytes:
 class AdminActions:
     """Lookups and actions over the request book and the scheduler (reactor thread)."""
 
-    def __init__(self, book: RequestBook, scheduler) -> None:
+    def __init__(self, book: RequestBook, scheduler,
+                 eta: Callable[[ProofRequest], float | None] = lambda r: None) -> None:
         self.book, self.scheduler = book, scheduler
+        self.eta = eta                  # seconds until proven (hierophant/eta/estimates.py)
 
     # -- lookups ------------------------------------------------------------------------------
     def request(self, text: str) -> ProofRequest:

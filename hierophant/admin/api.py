@@ -67,11 +67,11 @@ class AdminApi(resource.Resource):
             status = _arg(request, "status")
             limit = _limit(_arg(request, "limit"))
             now = self.clock.seconds()
-            return {"requests": [request_json(r, a.scheduler, now) for r in a.requests(status, limit)]}
+            return {"requests": [request_json(r, a.scheduler, now, a.eta) for r in a.requests(status, limit)]}
         if parts == ["workers"] and method == b"GET":
             return {"workers": a.scheduler.workers_json()}
         if len(parts) == 2 and parts[0] == "requests" and method == b"GET":
-            return {"request": request_json(a.request(parts[1]), a.scheduler, self.clock.seconds())}
+            return {"request": request_json(a.request(parts[1]), a.scheduler, self.clock.seconds(), a.eta)}
         if len(parts) == 3 and parts[0] == "requests" and parts[2] in ("cancel", "requeue"):
             _post(method)
             return getattr(a, parts[2])(parts[1])

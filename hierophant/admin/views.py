@@ -1,7 +1,7 @@
 """JSON views of requests for the admin API (reactor thread; reads only)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from hierophant.model import ProofRequest
 from network_lib import versions
@@ -14,7 +14,8 @@ def mode_name(mode: int) -> str:
         return str(mode)
 
 
-def request_json(r: ProofRequest, scheduler, now: float) -> dict[str, Any]:
+def request_json(r: ProofRequest, scheduler, now: float,
+                 eta: Callable[[ProofRequest], float | None] = lambda r: None) -> dict[str, Any]:
     """One request as an operator sees it, with its running attempt's progress."""
     w = scheduler.workers.get(r.worker_id) if r.worker_id else None
     a = w.jobs.get(r.request_id) if w is not None else None
@@ -30,4 +31,5 @@ def request_json(r: ProofRequest, scheduler, now: float) -> dict[str, Any]:
         "phase": a.phase if a is not None else None,
         "progress": a.percent if a is not None else None,
         "cycles": r.cycles, "failure": r.failure or None, "fulfilled_at": r.fulfilled_at,
+        "eta_secs": eta(r),
     }

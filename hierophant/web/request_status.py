@@ -37,19 +37,21 @@ class RequestStatus(resource.Resource):
         return json_body(request, found)
 
 
-def lookup_in(book, scheduler) -> Lookup:
-    """The lookup over the request book (`get`) and the scheduler's live assignments."""
+def lookup_in(book, scheduler, eta: Callable[[ProofRequest], Optional[float]] = lambda r: None) -> Lookup:
+    """The lookup over the request book (`get`), the scheduler's live assignments and the
+    ETAs (`eta`, hierophant/eta/estimates.py)."""
     def lookup(request_id: bytes) -> Optional[dict]:
         r = book.get(request_id)
         if r is None:
             return None
         worker = scheduler.workers.get(r.worker_id) if r.worker_id else None
         assignment = worker.jobs.get(request_id) if worker is not None else None
-        return status_json(r, worker.name if worker is not None else None, assignment)
+        return status_json(r, worker.name if worker is not None else None, assignment, eta(r))
     return lookup
 
 
-def status_json(r: ProofRequest, worker_name: Optional[str], assignment: Any) -> dict:
+def status_json(r: ProofRequest, worker_name: Optional[str], assignment: Any,
+                eta_secs: Optional[float] = None) -> dict:
     """The JSON answer: states by proto name, the failure reason, the running attempt."""
     live = r.fulfillment == Fulfillment.ASSIGNED and assignment is not None
     return {
@@ -66,7 +68,7 @@ def status_json(r: ProofRequest, worker_name: Optional[str], assignment: Any) ->
         "infra_retries_spent": r.infra_retries,
         "cycles": r.cycles,
         "deadline": r.deadline,
-        "eta_secs": None,           # no estimate yet
+        "eta_secs": eta_secs,       # null until the worker has finished a proof of this mode
     }
 
 

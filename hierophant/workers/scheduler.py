@@ -78,6 +78,8 @@ class Scheduler:
         self._orphans: dict[bytes, float] = {}       # assigned before a restart -> grace end
         self._warned: dict[tuple[int, str], float] = {}
         self._dispatching = self._again = False
+        # (worker_id, mode, seconds, cycles or None) of each accepted proof: the ETA rates learn
+        self.on_proven: list = []
         self._ticker = task.LoopingCall(self._tick)
         self._ticker.clock = self.clock
         self._load()
@@ -545,6 +547,7 @@ class Scheduler:
         artifact = self.artifacts.new(ArtifactKind.PROOF, b"", uploadable=False)
         yield self.artifacts.store_file(artifact, result.path, result.size, result.wire_sha256)
         started = r.assigned_at or self.clock.seconds()
+        running = w.jobs.get(r.request_id) if w is not None else None
         self._release(r)
         self._record(r, w, "fulfilled")
         r.worker_id, r.job_token, r.assigned_at = None, None, None
@@ -552,6 +555,9 @@ class Scheduler:
         if w is not None:
             w.completed += 1
             w.record_time(r.mode, self.clock.seconds() - started)
+            cycles = r.cycles if r.cycles is not None else (running.cycles if running is not None else None)
+            for fn in self.on_proven:
+                fn(w.worker_id, r.mode, self.clock.seconds() - started, cycles)
         # The freed slot's next assignment joins the same group commit as this fulfilment,
         # so the worker gets its next job as it gets this 200 (writes commit in order).
         self.dispatch()
