@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Callable, Hashable
 
-from twisted.web import resource, server, static
+from twisted.web import pages, resource, server, static
 
 from hierophant.dashboard import access
 from hierophant.dashboard.events import Broadcaster, EventStream
@@ -136,10 +136,10 @@ class Dashboard(resource.Resource):
             return self.public[path]
         if path == b"requests" and len(request.postpath) == 1:
             request_id = parse_request_id(request.postpath[0].decode("ascii", "replace"))
-            found = self.request_page if request_id is not None else resource.NoResource(
-                "a request page is /dashboard/requests/0x<64 hex digits>")
+            found = self.request_page if request_id is not None else pages.notFound(
+                "No such request page", "a request page is /dashboard/requests/0x<64 hex digits>")
             return self._gate(request, found)
-        return self._gate(request, self.private.get(path) or resource.NoResource("no such dashboard page"))
+        return self._gate(request, self.private.get(path) or pages.notFound("No such dashboard page"))
 
     def _gate(self, request: server.Request, page: resource.Resource) -> resource.Resource:
         given = request.args.get(b"token", [None])[0]

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import pytest
+import pytest_twisted
 
+from hierophant.db import Database
 from hierophant.eta.fit import empty, learn, line, predict
 from hierophant.eta.forecast import Server, Waiting, queue_etas, running_eta
+from hierophant.eta.rates import Rates
 
 CORE, GROTH16 = 1, 4
 
@@ -98,3 +101,26 @@ def test_queue_play_stops_at_its_limit():
     q = [Waiting(i.to_bytes(32, "big"), CORE, "v6.1.0") for i in range(5)]
     etas = queue_etas(q, [a], played=3)
     assert [etas[w.request_id] for w in q] == [1.0, 2.0, 3.0, None, None]
+
+
+@pytest_twisted.ensureDeferred
+async def test_rates_are_visible_once_committed_and_survive_a_restart(tmp_path):
+    db = Database(tmp_path / "h.sqlite3")
+    db.start()
+    rates = Rates(db)
+    assert rates.get("w1", CORE) is None
+    first = rates.learn("w1", CORE, 10.0, 1_000_000, at=5.0)
+    second = rates.learn("w1", CORE, 20.0, 6_000_000, at=6.0)    # learns from the first, unwritten yet
+    assert rates.get("w1", CORE) is None                          # nothing visible before the commit
+    await first
+    await second
+    learned = rates.get("w1", CORE)
+    assert learned.proofs == 2 and rates.of("w1") == {CORE: learned}
+    db.stop()
+
+    again = Database(tmp_path / "h.sqlite3")
+    reloaded = Rates(again, again.load().rate_fits)
+    again.stop()
+    assert reloaded.get("w1", CORE) == learned
+    assert predict(reloaded.get("w1", CORE), 11_000_000) == pytest.approx(30.0)   # 8 s + 2 s/Mcycle
+    assert reloaded.get("w1", GROTH16) is None and reloaded.get("w2", CORE) is None

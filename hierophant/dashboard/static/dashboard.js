@@ -182,7 +182,7 @@
     }
     var rates = Object.keys(w.rates);
     var foot = el("div", "worker-foot");
-    add(foot, el("span", null, w.num_completed_proofs + " proofs"),
+    add(foot, el("span", null, w.num_completed_proofs + (w.num_completed_proofs === 1 ? " proof" : " proofs")),
       w.strikes ? el("span", "warn-text", w.strikes + " strikes") : null,
       el("span", null, "heartbeat " + dur(w.last_heartbeat_secs_ago) + " ago"));
     rates.forEach(function (m) {
