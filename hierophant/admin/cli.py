@@ -128,9 +128,12 @@ def workers_table(workers: list[dict]) -> str:
 def request_details(r: dict) -> str:
     keys = ["request_id", "fulfillment", "execution", "proof_mode", "circuit_version", "requester", "age_secs",
             "deadline", "attempt", "attempts_failed", "infra_retries", "worker_name", "worker_id", "phase",
-            "progress", "cycles", "failure"]
+            "progress", "cycles", "eta_secs", "failure"]
     width = max(len(k) for k in keys)
-    return "\n".join(f"{k.ljust(width)}  {'-' if r.get(k) is None else r[k]}" for k in keys)
+    lines = [f"{k.ljust(width)}  {'-' if r.get(k) is None else r[k]}" for k in keys]
+    if r.get("eta_secs") is not None:
+        lines.insert(keys.index("eta_secs") + 1, f"{'eta'.ljust(width)}  {duration(r['eta_secs'])}")
+    return "\n".join(lines)
 
 
 def bar(r: dict) -> str:
@@ -138,8 +141,9 @@ def bar(r: dict) -> str:
     filled = int(BAR_WIDTH * (pct or 0) / 100)
     shown = "  ?%" if pct is None else f"{pct:3.0f}%"
     where = f" on {r['worker_name']}" if r.get("worker_name") else ""
+    eta = f" ETA {duration(r['eta_secs'])}" if r.get("eta_secs") is not None else ""
     return f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {shown} {r['fulfillment'].lower()}" \
-           f"{' ' + r['phase'] if r.get('phase') else ''}{where} {duration(r['age_secs'])}"
+           f"{' ' + r['phase'] if r.get('phase') else ''}{where} {duration(r['age_secs'])}{eta}"
 
 
 # -- commands -------------------------------------------------------------------------------------

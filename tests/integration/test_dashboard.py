@@ -7,6 +7,13 @@ screenshot is kept under tests/artifacts/ (git-ignored); its path is printed.
 from __future__ import annotations
 
 import json
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -14,7 +21,7 @@ import pytest
 
 from network_lib.proto import network_pb2 as pb
 from tests.integration.harness import REPO
-from tests.integration.test_admin import admin_json
+from tests.integration.test_admin import admin, admin_json
 from tests.integration.test_contemplants import submit, wait_status
 from tests.integration.test_durability import wait_for
 
@@ -36,6 +43,31 @@ def request_status(h, rid: bytes) -> dict:
     return get_json(f"{h.http_url}/requests/0x{rid.hex()}")
 
 
+def client_on_a_terminal(h, *args: str, timeout: float = 60.0) -> tuple[int, str]:
+    """`hierophant-client` with its stdout on a pseudo-terminal (so it draws its progress bar)."""
+    main, side = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "network_lib.client.cli", "--rpc-url", h.rpc_url,
+                             "--http-url", h.http_url, "--unsigned", *args], stdout=side, stderr=subprocess.STDOUT,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    os.close(side)
+    out = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([main], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:             # the terminal closed: the client exited
+                break
+            if not chunk:
+                break
+            out += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(main)
+    return proc.wait(10), out.decode(errors="replace")
+
+
 def test_eta_secs_appears_after_a_workers_first_proof_and_is_kept_across_restarts(make_hierophant, make_contemplant):
     h = make_hierophant()
     c = make_contemplant(h, "gpu-a", delay_secs=3)
@@ -55,6 +87,12 @@ def test_eta_secs_appears_after_a_workers_first_proof_and_is_kept_across_restart
     assert waiting["eta_secs"] > running_eta                          # after the running one
     shown = admin_json(h, "show", "0x" + second.hex())
     assert isinstance(shown["eta_secs"], (int, float))
+    code, out, err = admin(h, "show", "0x" + second.hex())
+    assert code == 0 and re.search(r"^eta +\d+s$", out, re.M), out + err
+    code, out, err = admin(h, "watch", "0x" + second.hex(), "--interval", "0.2")
+    assert code == 0 and re.search(r"\] .*assigned.* ETA \d+s$", out, re.M), out + err
+    code, out = client_on_a_terminal(h, "wait", "0x" + queued.hex())     # the progress bar, with its ETA
+    assert code == 0 and re.search(r"ETA \dm\d\ds", out), out
     wait_status(h, queued, pb.FULFILLED)
 
     h.restart()                                                       # the fits are in the store
