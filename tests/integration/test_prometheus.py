@@ -2,11 +2,15 @@
 sees what happened. promtool checks (and unit-tests) the shipped alert rules."""
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from contemplant.metrics import FAMILIES as CONTEMPLANT_FAMILIES
+from hierophant.metrics import FAMILIES as HIEROPHANT_FAMILIES
 from network_lib.client import NetworkClient
 from network_lib.proto import network_pb2 as pb
 from tests.integration.harness import REPO
@@ -16,6 +20,14 @@ from tests.integration.test_contemplants import client, status, submit, wait_sta
 
 ALERTS = REPO / "etc" / "prometheus" / "alerts.yml"
 ALERT_TESTS = Path(__file__).with_name("alerts_test.yml")
+DASHBOARD = REPO / "etc" / "grafana" / "hierophant.json"
+
+
+def dashboard_queries() -> list[str]:
+    """Every panel's PromQL, with the dashboard's instance variables meaning "all"."""
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    return [t["expr"].replace("$hierophant", ".*").replace("$contemplant", ".*")
+            for p in panels for t in p.get("targets", [])]
 
 
 def test_prometheus_sees_requests_workers_and_jobs(make_hierophant, make_contemplant, make_prometheus):
@@ -48,6 +60,15 @@ def test_prometheus_sees_requests_workers_and_jobs(make_hierophant, make_contemp
     prom.wait_value('contemplant_connected', 1)
     assert prom.value("hierophant_db_commit_seconds_count") > 0
     assert prom.value("hierophant_reactor_lag_seconds_count") > 0
+
+    # Every dashboard query is valid PromQL over families that exist, and the gauges show data.
+    known = set(HIEROPHANT_FAMILIES) | set(CONTEMPLANT_FAMILIES)
+    for expr in dashboard_queries():
+        used = {m for m in re.findall(r"\b((?:hierophant|contemplant)_[a-z_]+)", expr)}
+        assert {re.sub(r"_(bucket|sum|count)$", "", m) for m in used} <= known, expr
+        result = prom.query(expr)
+        if not re.search(r"rate\(|gpu|deadline|> 0", expr):
+            assert result, f"no data for dashboard query {expr}"
 
     c.kill9()
     prom.wait_value("hierophant_workers_connected", 0)
