@@ -15,7 +15,7 @@ from network_lib.client import NetworkClient
 from network_lib.proto import network_pb2 as pb
 from tests.integration.harness import REPO
 from tests.integration.prometheus_server import MISSING, promtool
-from tests.integration.sp1data import elf, panicking_elf, stdin, vk, vk_hash
+from tests.integration.sp1data import panicking_elf, stdin, vk, vk_hash
 from tests.integration.test_contemplants import client, status, submit, wait_status
 
 ALERTS = REPO / "etc" / "prometheus" / "alerts.yml"
@@ -58,6 +58,13 @@ def test_prometheus_sees_requests_workers_and_jobs(make_hierophant, make_contemp
     prom.wait_value('hierophant_requests_finished_total{fulfillment="fulfilled"}', 3)
     prom.wait_value('contemplant_jobs_finished_total{outcome="completed"}', 3)
     prom.wait_value('contemplant_connected', 1)
+    prom.wait_value('hierophant_proof_duration_seconds_count{mode="CORE"}', 3)
+    prom.wait_value('hierophant_attempts_total{mode="CORE"} >= bool 3', 1)   # 4 when the panic was dispatched
+    prom.wait_value('hierophant_proof_checks_total{result="structure"}', 3)
+    prom.wait_value('hierophant_uploads_total{kind="proof",code="200"}', 3)
+    prom.wait_value('hierophant_uploads_total{kind="stdin",code="200"}', 4)
+    prom.wait_value('hierophant_executions_total{result="executed"}', 3)
+    prom.wait_value('hierophant_executions_total{result="unexecutable"}', 1)
     assert prom.value("hierophant_db_commit_seconds_count") > 0
     assert prom.value("hierophant_reactor_lag_seconds_count") > 0
 
