@@ -23,6 +23,29 @@ ALERT_TESTS = Path(__file__).with_name("alerts_test.yml")
 DASHBOARD = REPO / "etc" / "grafana" / "hierophant.json"
 
 
+# 3 proofs fulfilled and 1 program that panics, on one contemplant with one slot
+AFTER_PROOFS = {
+    'hierophant_requests{fulfillment="fulfilled"}': 3,
+    'hierophant_requests{fulfillment="unfulfillable"}': 1,
+    'hierophant_requests{fulfillment="requested"}': 0,
+    'hierophant_requests{fulfillment="assigned"}': 0,
+    "hierophant_queue_oldest_age_seconds": 0,
+    'sum(hierophant_slots{state="free"})': 1,
+    "hierophant_requests_received_total": 4,
+    'sum(hierophant_grpc_calls_total{method="RequestProof",code="OK"})': 4,
+    'hierophant_requests_finished_total{fulfillment="fulfilled"}': 3,
+    'hierophant_proof_duration_seconds_count{mode="CORE"}': 3,
+    'hierophant_attempts_total{mode="CORE"} >= bool 3': 1,      # 4 when the panic was dispatched
+    'hierophant_proof_checks_total{result="structure"}': 3,
+    'hierophant_uploads_total{kind="proof",code="200"}': 3,
+    'hierophant_uploads_total{kind="stdin",code="200"}': 4,
+    'hierophant_executions_total{result="executed"}': 3,
+    'hierophant_executions_total{result="unexecutable"}': 1,
+    'contemplant_jobs_finished_total{outcome="completed"}': 3,
+    "contemplant_connected": 1,
+}
+
+
 def dashboard_queries() -> list[str]:
     """Every panel's PromQL, with the dashboard's instance variables meaning "all"."""
     panels = json.loads(DASHBOARD.read_text())["panels"]
@@ -47,24 +70,8 @@ def test_prometheus_sees_requests_workers_and_jobs(make_hierophant, make_contemp
         wait_status(h, rid, pb.FULFILLED)
     wait_status(h, bad, pb.UNFULFILLABLE)
 
-    prom.wait_value('hierophant_requests{fulfillment="fulfilled"}', 3)
-    prom.wait_value('hierophant_requests{fulfillment="unfulfillable"}', 1)
-    prom.wait_value('hierophant_requests{fulfillment="requested"}', 0)
-    prom.wait_value('hierophant_requests{fulfillment="assigned"}', 0)
-    prom.wait_value("hierophant_queue_oldest_age_seconds", 0)
-    prom.wait_value('sum(hierophant_slots{state="free"})', 1)
-    prom.wait_value("hierophant_requests_received_total", 4)
-    prom.wait_value('sum(hierophant_grpc_calls_total{method="RequestProof",code="OK"})', 4)
-    prom.wait_value('hierophant_requests_finished_total{fulfillment="fulfilled"}', 3)
-    prom.wait_value('contemplant_jobs_finished_total{outcome="completed"}', 3)
-    prom.wait_value('contemplant_connected', 1)
-    prom.wait_value('hierophant_proof_duration_seconds_count{mode="CORE"}', 3)
-    prom.wait_value('hierophant_attempts_total{mode="CORE"} >= bool 3', 1)   # 4 when the panic was dispatched
-    prom.wait_value('hierophant_proof_checks_total{result="structure"}', 3)
-    prom.wait_value('hierophant_uploads_total{kind="proof",code="200"}', 3)
-    prom.wait_value('hierophant_uploads_total{kind="stdin",code="200"}', 4)
-    prom.wait_value('hierophant_executions_total{result="executed"}', 3)
-    prom.wait_value('hierophant_executions_total{result="unexecutable"}', 1)
+    for promql, value in AFTER_PROOFS.items():
+        prom.wait_value(promql, value)
     assert prom.value("hierophant_db_commit_seconds_count") > 0
     assert prom.value("hierophant_reactor_lag_seconds_count") > 0
 
