@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 
 from twisted.internet import defer
 
 from hierophant.artifacts import ArtifactIndex
 from hierophant.config import ExecutionConfig
+from hierophant.metrics import HierophantMetrics
 from hierophant.model import Execution, Fulfillment, ProofRequest
 from hierophant.requests import RequestBook
 from network_lib.executor.pool import ExecutionPool, Verdict
@@ -26,8 +28,9 @@ log = logging.getLogger("hierophant.execution")
 
 class Executions:
     def __init__(self, cfg: ExecutionConfig, book: RequestBook, artifacts: ArtifactIndex,
-                 on_executed=None) -> None:
+                 on_executed=None, metrics: HierophantMetrics | None = None) -> None:
         self.cfg = cfg
+        self.metrics = metrics or HierophantMetrics()
         self.book, self.artifacts = book, artifacts
         self.pool = ExecutionPool(cfg.processes)
         self.on_executed = on_executed or (lambda r: None)   # the scheduler's job_update hook
@@ -51,10 +54,21 @@ class Executions:
         d = self.pool.run(self.artifacts.path(program), 8, self.artifacts.path(stdin),
                           r.cycle_limit, self.cfg.max_cycles)
         self.running[r.request_id] = d
+        started = time.perf_counter()
+        d.addCallbacks(self._count, self._count, callbackArgs=(started,), errbackArgs=(started,))
         d.addCallback(self._verdict, r)
         d.addErrback(lambda f: log.error("execution of %s failed inside the pool: %s",
                                          _rid(r), f.getErrorMessage()))
         d.addBoth(lambda _: self.running.pop(r.request_id, None))
+
+    def _count(self, v, started: float):
+        """Count the verdict (or the pool's failure, passed on) for the metrics."""
+        if isinstance(v, Verdict):
+            result = "no-verdict" if v.no_verdict else "executed" if v.ok else "unexecutable"
+        else:
+            result = "error"
+        self.metrics.executed(result, time.perf_counter() - started)
+        return v
 
     @defer.inlineCallbacks
     def _verdict(self, v: Verdict, r: ProofRequest):

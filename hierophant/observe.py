@@ -24,6 +24,9 @@ class MetricsService(service.MultiService):
         if clock is None:
             from twisted.internet import reactor as clock
         self.metrics, self.book, self.scheduler, self.db, self.clock = metrics, book, scheduler, db, clock
+        # The book tells its terminal listeners of every update of a finished request (a late
+        # execution verdict, say): count each request's ending once. Pruned as retention forgets.
+        self._ended: set[bytes] = set()
         metrics.watch(self.fleet)
         ReactorLagProbe(metrics, clock).setServiceParent(self)
 
@@ -43,7 +46,9 @@ class MetricsService(service.MultiService):
         self.metrics.requests_received.inc()
 
     def _finished(self, r: ProofRequest) -> None:
-        self.metrics.requests_finished.labels(r.fulfillment.name.lower()).inc()
+        if r.request_id not in self._ended:
+            self._ended.add(r.request_id)
+            self.metrics.requests_finished.labels(r.fulfillment.name.lower()).inc()
 
     def fleet(self) -> FleetState:
         counts: Counter = Counter()
@@ -54,6 +59,7 @@ class MetricsService(service.MultiService):
                 oldest = r.created_at if oldest is None else min(oldest, r.created_at)
                 deadline = r.deadline if deadline is None else min(deadline, r.deadline)
         now = self.clock.seconds()
+        self._ended = {rid for rid in self._ended if self.book.get(rid) is not None}
         connected = [w for w in self.scheduler.workers.values() if w.connected]
         return FleetState(
             requests=counts,

@@ -81,14 +81,16 @@ class Hierophant(service.MultiService):
         self.auth = Auth(cfg.auth.mode, cfg.auth.allowlist)
         self.api = NetworkApi(self.artifacts, self.programs, self.nonces, self.requests,
                               self.upload_url, self.auth.checks_nonces)
-        self.uploads = Uploads(self.artifacts, cfg.limits.max_artifact_bytes, cfg.limits.max_decompressed_bytes)
+        self.uploads = Uploads(self.artifacts, cfg.limits.max_artifact_bytes, cfg.limits.max_decompressed_bytes,
+                               self.metrics)
         self.scheduler = Scheduler(cfg.scheduler, self.requests, self.artifacts, self.programs, self.db,
                                    cfg.public_base, execution_enabled=cfg.execution.enabled,
-                                   history=snap.history, dead=snap.dead_workers)
+                                   history=snap.history, dead=snap.dead_workers, metrics=self.metrics)
         self.rates = Rates(self.db, snap.rate_fits)
         self.estimates = Estimates(self.requests, self.scheduler.workers, self.rates, self.scheduler.clock)
         self.scheduler.on_proven.append(self._learn_rate)
-        self.executions = Executions(cfg.execution, self.requests, self.artifacts, self.scheduler.executed)
+        self.executions = Executions(cfg.execution, self.requests, self.artifacts, self.scheduler.executed,
+                                     self.metrics)
         self.retention = Retention(self.requests, self.artifacts, self.programs,
                                    cfg.retention.proof_days, cfg.retention.input_days, self.scheduler.history)
         log.info("loaded %s: %d programs, %d artifacts, %d requests (%d live)%s", data,

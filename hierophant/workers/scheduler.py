@@ -12,6 +12,7 @@ import base64
 import heapq
 import logging
 import secrets
+import time
 from collections import deque
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from twisted.internet import defer, task, threads
 from hierophant.artifacts import ArtifactIndex
 from hierophant.config import SchedulerConfig
 from hierophant.db import Database
+from hierophant.metrics import HierophantMetrics
 from hierophant.model import ArtifactKind, DeadWorker, Fulfillment, ProofRecord, ProofRequest, new_token
 from hierophant.programs import Programs
 from hierophant.requests import RequestBook
@@ -59,13 +61,15 @@ def _parse_rid(text: str) -> bytes | None:
 class Scheduler:
     def __init__(self, cfg: SchedulerConfig, book: RequestBook, artifacts: ArtifactIndex,
                  programs: Programs, db: Database, public_base: str, execution_enabled: bool,
-                 history: list[ProofRecord] = (), dead: list[DeadWorker] = (), clock=None) -> None:
+                 history: list[ProofRecord] = (), dead: list[DeadWorker] = (), clock=None,
+                 metrics: HierophantMetrics | None = None) -> None:
         from twisted.internet import reactor
         self.cfg = cfg
         self.book, self.artifacts, self.programs, self.db = book, artifacts, programs, db
         self.public_base = public_base
         self.execution_enabled = execution_enabled
         self.clock = clock or reactor
+        self.metrics = metrics or HierophantMetrics()
         self.workers: dict[str, Worker] = {}
         self._free: dict[str, Worker] = {}        # exactly the workers with a free slot
         self.dead: dict[str, DeadWorker] = {d.worker_id: d for d in dead}
@@ -207,6 +211,7 @@ class Scheduler:
             vk_hash="0x" + r.vk_hash.hex(), vk=base64.b64encode(program.vk if program else b"").decode(),
             elf_url=f"{base}/elf", stdin_url=f"{base}/stdin", proof_upload_url=f"{base}/proof",
             deadline=r.deadline, cycle_limit=r.cycle_limit, nonce=[0, 0, 0, 0], total_cycles=r.cycles))
+        self.metrics.attempt_started(versions.ProofMode(r.mode).name)
         if w.freed_at is not None:
             self.latencies.append(self.clock.seconds() - w.freed_at)
             w.freed_at = None
@@ -230,6 +235,7 @@ class Scheduler:
         """Back to the queue under the same id; `cost` is "attempt" or "infra" (or None)."""
         w = self._release(r)
         self._record(r, w, why, detail)
+        self.metrics.requeued(why)
         if cancel and w is not None and w.conn is not None:
             w.conn.send(wp.Cancel(request_id=_rid(r.request_id), attempt=r.attempt, reason=why))
         if cost == "attempt":
@@ -274,6 +280,7 @@ class Scheduler:
                           worker_name=w.name if w else "", started_at=started,
                           finished_at=self.clock.seconds(), outcome=outcome, detail=detail[:500])
         self.history.append(rec)
+        self.metrics.attempt_finished(versions.ProofMode(r.mode).name, outcome, rec.finished_at - rec.started_at)
         self.db.write(put=[rec]).addErrback(lambda f: log.error("proof history write failed: %s", f.getErrorMessage()))
 
     # -- worker events (from the socket) ----------------------------------------------------
@@ -470,6 +477,7 @@ class Scheduler:
     # -- strikes ------------------------------------------------------------------------------
     def strike(self, w: Worker, reason: str) -> None:
         w.strikes += 1
+        self.metrics.struck(dropped=w.strikes >= self.cfg.max_strikes)
         log.warning("worker %s strike %d/%d: %s", w.name, w.strikes, self.cfg.max_strikes, reason)
         if w.strikes < self.cfg.max_strikes:
             return
@@ -530,7 +538,10 @@ class Scheduler:
         w = self.workers.get(r.worker_id)
         expected_pv = r.extra.get("public_values")
         expected_pv = bytes.fromhex(expected_pv) if isinstance(expected_pv, str) else None
+        checking = time.perf_counter()
         problem = yield threads.deferToThread(check_proof_file, result.path, r.mode, r.circuit_version, expected_pv)
+        self.metrics.proof_checked("refused" if problem else "structure", time.perf_counter() - checking)
+        self.metrics.upload("proof", 422 if problem else 200, result.wire_bytes)
         if self.job(r.job_token or "") is not r:
             problem = problem or "the attempt was superseded while its proof was being checked"
             yield threads.deferToThread(result.path.unlink, missing_ok=True)
