@@ -30,6 +30,7 @@ def test_a_fatal_signal_leaves_a_traceback_in_the_log(make_hierophant):
 
 
 @pytest.mark.skipif(CYCLES <= 0, reason="opt-in stress test: set HIEROPHANT_STRESS_CYCLES (e.g. 200)")
+@pytest.mark.timeout(60 + 15 * CYCLES)
 def test_kill9_and_restart_with_requests_and_executions_in_flight(make_hierophant, make_contemplant):
     rng = random.Random(8)
     h = make_hierophant(scheduler=FAST, execution={"processes": 2, "max_cycles": 3_000_000})
