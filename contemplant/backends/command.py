@@ -4,8 +4,8 @@ The command (split like a shell would, never run through one) gets the job's fil
 parameters as arguments and as `PROVER_*` environment variables, reports progress as JSON
 lines on stdout and ends with an exit status: 0 success (the proof file written), 3 the
 guest failed (`program`), anything else `infrastructure`. Each child runs in its own
-session so `cancel` can kill its whole process group, and dies with the contemplant
-(network_lib/lifeline.py).
+session so `cancel` can kill its whole process group, and that session dies whole with the
+contemplant, even by `kill -9` (network_lib/lifeline.py).
 """
 from __future__ import annotations
 

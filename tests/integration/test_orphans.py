@@ -27,3 +27,23 @@ def test_kill9_of_a_contemplant_after_proving_leaves_no_process(make_hierophant,
     assert len(session_processes(sid)) >= 2
     c.kill9()
     assert wait_session_empty(sid, timeout=10) == []
+
+
+def test_kill9_of_a_contemplant_kills_its_command_prover_and_the_prover_children(
+        make_hierophant, make_contemplant, tmp_path):
+    from tests.integration.test_command_backend import command_contemplant
+    h = make_hierophant(execution={"enabled": False})
+    c, copies = command_contemplant(make_contemplant, h, tmp_path, "hang")
+    submit(h)
+    wait_for(lambda: (copies / "pids").exists(), what="the prover and its child to start")
+    pids = [int(p) for p in (copies / "pids").read_text().split()]
+    c.kill9()
+    wait_for(lambda: not any(_alive(p) for p in pids), timeout=10, what="the prover's session to die")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
