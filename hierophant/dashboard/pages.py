@@ -13,8 +13,8 @@ as `Authorization: Bearer`, once as `?token=`, or kept in the dashboard cookie (
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Callable, Hashable
 
 from twisted.web import pages, resource, server, static
 

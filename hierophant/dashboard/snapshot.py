@@ -8,7 +8,8 @@ is here, named as in the other JSON endpoints where one exists.
 from __future__ import annotations
 
 import heapq
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from hierophant.eta.estimates import Estimates
 from hierophant.eta.fit import line
@@ -19,6 +20,7 @@ from network_lib import versions
 QUEUE_SHOWN = 200
 HISTORY_SHOWN = 50
 FAILURES_SHOWN = 30
+FAILURES_REUSE_SECS = 5.0     # the failed requests are found by a scan of the whole book
 
 
 def mode_name(mode: int) -> str:
@@ -39,6 +41,7 @@ class Snapshots:
                  estimates: Estimates, clock) -> None:
         self.book, self.workers, self.history = book, workers, history
         self.rates, self.estimates, self.clock = rates, estimates, clock
+        self._failures: tuple[float, list[dict[str, Any]]] = (float("-inf"), [])
 
     # -- the fleet ----------------------------------------------------------------------------
     def fleet(self) -> dict[str, Any]:
@@ -59,8 +62,13 @@ class Snapshots:
             "running": sorted(running, key=lambda j: j["started_at"]),
             "workers": [self._worker(w, now) for w in workers],
             "history": [self._attempt(h) for h in self.history(HISTORY_SHOWN)],
-            "failures": [self._failure(r) for r in self._failed(self.book.all())],
+            "failures": self._recent_failures(now),
         }
+
+    def _recent_failures(self, now: float) -> list[dict[str, Any]]:
+        if now - self._failures[0] >= FAILURES_REUSE_SECS:
+            self._failures = (now, [self._failure(r) for r in self._failed(self.book.all())])
+        return self._failures[1]
 
     def _queued(self, r: ProofRequest, position: int, eta: float | None, now: float) -> dict[str, Any]:
         return {"request_id": _rid(r.request_id), "position": position + 1, "proof_mode": mode_name(r.mode),

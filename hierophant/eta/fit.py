@@ -51,8 +51,8 @@ def learn(fit: RateFit, secs: float, cycles: int | None, at: float = 0.0) -> Rat
     """The fit after one more finished proof that took `secs` (cycles None when unknown)."""
     secs = max(0.0, float(secs))
     mw = fit.mean_weight * DECAY + 1.0
-    changes = dict(proofs=fit.proofs + 1, mean_weight=mw,
-                   mean_secs=fit.mean_secs + (secs - fit.mean_secs) / mw, updated_at=at)
+    changes = {"proofs": fit.proofs + 1, "mean_weight": mw,
+               "mean_secs": fit.mean_secs + (secs - fit.mean_secs) / mw, "updated_at": at}
     if cycles is not None and cycles >= 0:
         x = cycles / MCYCLES
         changes.update(weight=fit.weight * DECAY + 1.0, sum_x=fit.sum_x * DECAY + x,

@@ -15,8 +15,8 @@ Pure code: no reactor, no I/O; `hierophant.eta.estimates` feeds it the live stat
 from __future__ import annotations
 
 import heapq
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 from hierophant.eta.fit import RateFit, predict
 

@@ -7,7 +7,7 @@ survive restarts and `kill -9`. Reads are plain dictionary lookups.
 from __future__ import annotations
 
 import logging
-from typing import Iterable
+from collections.abc import Iterable
 
 from twisted.internet import defer
 

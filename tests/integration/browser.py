@@ -44,13 +44,12 @@ class Browser:
         self.ws = None
         self._ids = itertools.count(1)
 
-    def start(self, timeout: float = 60.0) -> "Browser":
+    def start(self, timeout: float = 60.0) -> Browser:
         import websocket
-        log = open(self.workdir / "chromium.log", "ab")
-        self.proc = subprocess.Popen(
-            [binary(), *FLAGS, f"--user-data-dir={self.profile}", f"--window-size={self.width},{self.height}",
-             "about:blank"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
+        with open(self.workdir / "chromium.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [binary(), *FLAGS, f"--user-data-dir={self.profile}", f"--window-size={self.width},{self.height}",
+                 "about:blank"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         port_file = self.profile / "DevToolsActivePort"
         deadline = time.monotonic() + timeout
         while not (port_file.exists() and port_file.read_text().strip()):

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -88,9 +87,9 @@ def test_eta_secs_appears_after_a_workers_first_proof_and_is_kept_across_restart
     shown = admin_json(h, "show", "0x" + second.hex())
     assert isinstance(shown["eta_secs"], (int, float))
     code, out, err = admin(h, "show", "0x" + second.hex())
-    assert code == 0 and re.search(r"^eta +\d+s$", out, re.M), out + err
+    assert code == 0 and re.search(r"^eta +\d+s$", out, re.MULTILINE), out + err
     code, out, err = admin(h, "watch", "0x" + second.hex(), "--interval", "0.2")
-    assert code == 0 and re.search(r"\] .*assigned.* ETA \d+s$", out, re.M), out + err
+    assert code == 0 and re.search(r"\] .*assigned.* ETA \d+s$", out, re.MULTILINE), out + err
     code, out = client_on_a_terminal(h, "wait", "0x" + queued.hex())     # the progress bar, with its ETA
     assert code == 0 and re.search(r"ETA \dm\d\ds", out), out
     wait_status(h, queued, pb.FULFILLED)

@@ -96,7 +96,7 @@ def test_token_in_the_url_is_kept_in_a_cookie_and_taken_out_of_the_url():
     head, _ = head_and_body(raw)
     assert request.code == 302
     assert f"Location: /dashboard/requests/{RID}?x=1" in head
-    cookie = [line for line in head.split("\r\n") if line.lower().startswith("set-cookie:")][0]
+    cookie = next(line for line in head.split("\r\n") if line.lower().startswith("set-cookie:"))
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/dashboard" in cookie
     assert TOKEN not in cookie                         # the cookie is not the admin token
     value = cookie.split(":", 1)[1].strip().split(";")[0]
@@ -135,7 +135,7 @@ def test_sign_in_form_sets_the_cookie_and_goes_back_only_into_the_dashboard():
 
 def test_static_files_are_open_and_packaged():
     w = World()
-    request, raw = w.get("/dashboard/static/dashboard.css")       # the body follows from a producer
+    request, _ = w.get("/dashboard/static/dashboard.css")       # the body follows from a producer
     assert request.code == 200 and request.responseHeaders.getRawHeaders(b"content-type") == [b"text/css"]
     assert w.get("/dashboard/static/dashboard.js")[0].code == 200
 
