@@ -13,6 +13,7 @@ from twisted.web.test.test_web import DummyChannel
 from hierophant.dashboard import access
 from hierophant.dashboard.events import Broadcaster
 from hierophant.dashboard.pages import FLEET, Dashboard
+from hierophant.web.site import redacting_log_formatter
 
 TOKEN = "s3cret-admin-token"
 RID = "0x" + "ab" * 32
@@ -186,3 +187,10 @@ def test_stopping_ends_every_stream():
     assert not request.finished
     w.broadcaster.stopService()
     assert request.finished and not w.broadcaster.streams
+
+
+def test_the_access_log_leaves_the_token_out():
+    w = World()
+    request, _ = w.get(f"/dashboard?token={TOKEN}&x=1")
+    line = redacting_log_formatter("[now]", request)
+    assert TOKEN not in line and '"GET /dashboard?token=...&x=1 HTTP/1.1" 302' in line

@@ -63,7 +63,11 @@
     // counts down between snapshots (tick() below); "—" while unknown
     var e = el("span", "eta" + (cls ? " " + cls : ""));
     if (secs === null || secs === undefined) { e.textContent = "—"; e.title = "no estimate yet: this worker has not finished a proof of this mode"; }
-    else { e.setAttribute("data-eta", secs); e.textContent = dur(secs); }
+    else {
+      e.setAttribute("data-eta", secs);
+      e.textContent = dur(secs);
+      e.title = "done at about " + new Date(Date.now() + secs * 1000).toLocaleTimeString();
+    }
     return e;
   }
   function bar(progress, phase) {
