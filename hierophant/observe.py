@@ -66,7 +66,7 @@ class MetricsService(service.MultiService):
             oldest_queued_age_secs=0.0 if oldest is None else max(0.0, now - oldest),
             queue_next_deadline_secs=None if deadline is None else deadline - now,
             workers_connected=len(connected),
-            workers_draining=sum(1 for w in connected if w.draining),
+            workers_draining=sum(1 for w in connected if w.draining or w.held),
             slots_busy=sum(len(w.jobs) for w in connected),
-            slots_free=sum(w.free_slots() for w in connected),
-            dead_workers=len(self.scheduler.dead))
+            slots_free=sum(max(0, p.slots - p.busy) for w in connected if w.accepting() for p in w.provers),
+            dead_workers=len(self.scheduler.dead.all()))

@@ -17,7 +17,7 @@ import urllib.parse
 
 from twisted.web import server
 
-from hierophant.workers.ws import bearer_ok
+from hierophant.auth import bearer_ok
 
 COOKIE = b"hierophant_dashboard"
 COOKIE_CONTEXT = b"hierophant dashboard session v1"

@@ -99,7 +99,7 @@ class Snapshots:
                                       "secs_per_mcycle": round(fitted[1] * 1e6, 4) if fitted else None}
         hw = w.hardware or {}
         return {"worker_id": w.worker_id, "name": w.name, "address": w.address, "connected": w.connected,
-                "draining": bool(w.draining or w.drained), "backends": list(w.backends),
+                "draining": bool(w.draining or w.held), "backends": list(w.backends),
                 "modes": sorted(mode_name(m) for m in w.modes if m in (1, 2, 3, 4)),
                 "circuit_versions": sorted(w.circuit_versions), "slots": slots,
                 "strikes": w.strikes, "num_completed_proofs": w.completed,

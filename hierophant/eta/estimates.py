@@ -36,7 +36,7 @@ class Estimates:
         waiting = sorted((r for r in self.book.live() if r.fulfillment == Fulfillment.REQUESTED),
                          key=lambda r: (r.deadline, r.created_at))
         etas = queue_etas([Waiting(r.request_id, r.mode, r.circuit_version, r.cycles) for r in waiting],
-                          [self._server(w) for w in self.workers.values() if _takes_jobs(w)])
+                          [self._server(w, p) for w in self.workers.values() if w.accepting() for p in w.provers])
         self._played = (now, etas)
         return etas
 
@@ -50,16 +50,11 @@ class Estimates:
             return self.running(w, a) if a is not None else None
         return None
 
-    def _server(self, w) -> Server:
-        busy = [self.running(w, a) for a in w.jobs.values()]
-        free = [0.0] * max(0, w.slots - len(busy))
-        return Server(w.worker_id, frozenset((m, c) for m in w.modes for c in w.circuit_versions
-                                              if w.serves(m, c)),
-                      self.rates.of(w.worker_id), tuple(busy + free))
-
-
-def _takes_jobs(w) -> bool:
-    return w.connected and not (w.draining or w.drained)
+    def _server(self, w, prover) -> Server:
+        """One prover of a worker (its own slots and capabilities; the worker's rates)."""
+        busy = [self.running(w, a) for a in w.jobs.values() if a.prover == prover.index]
+        free = [0.0] * max(0, prover.slots - len(busy))
+        return Server(w.worker_id, prover.keys(), self.rates.of(w.worker_id), tuple(busy + free))
 
 
 def with_slot_etas(listed: list[dict], estimates: Estimates) -> list[dict]:
