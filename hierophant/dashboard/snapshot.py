@@ -141,7 +141,7 @@ class Snapshots:
             "request": {
                 "request_id": _rid(r.request_id), "fulfillment": Fulfillment(r.fulfillment).name,
                 "execution": Execution(r.execution).name, "proof_mode": mode_name(r.mode),
-                "circuit_version": r.circuit_version, "requester": "0x" + r.requester.hex(),
+                "circuit_version": r.circuit_version, "requester": "0x" + r.requester.hex() if r.requester else None,
                 "vk_hash": "0x" + r.vk_hash.hex(), "created_at": r.created_at, "deadline": r.deadline,
                 "cycles": r.cycles, "attempt": r.attempt, "attempts_failed": r.attempts,
                 "infra_retries": r.infra_retries, "failure": r.failure or None,
@@ -179,4 +179,9 @@ def timeline(r: ProofRequest, attempts: list[ProofRecord], worker_name: str | No
         events.append({"at": r.fulfilled_at, "event": "fulfilled", "text": "fulfilled: the proof is ready"})
     elif r.fulfillment == Fulfillment.UNFULFILLABLE:
         events.append({"at": r.updated_at, "event": "failed", "text": f"unfulfillable: {r.failure or 'no reason'}"})
-    return events
+    # In time order; an event without a time keeps its place after the one before it.
+    last, keyed = r.created_at, []
+    for i, e in enumerate(events):
+        last = e["at"] if e["at"] is not None else last
+        keyed.append((last, i, e))
+    return [e for _, _, e in sorted(keyed, key=lambda k: (k[0], k[1]))]

@@ -111,8 +111,11 @@ def test_dashboard_state_and_request_timeline(make_hierophant, make_contemplant)
     wait_status(h, rid, pb.FULFILLED)
     story = get_json(f"{h.http_url}/dashboard/state.json?request=0x{rid.hex()}")
     events = [(e["event"], e.get("worker_name"), e.get("outcome")) for e in story["timeline"]]
-    assert events == [("requested", None, None), ("executed", None, None),
-                      ("attempt", "gpu-a", "fulfilled"), ("fulfilled", None, None)]
+    assert sorted(events, key=str) == sorted([("requested", None, None), ("executed", None, None),
+                                              ("attempt", "gpu-a", "fulfilled"), ("fulfilled", None, None)], key=str)
+    assert events[0][0] == "requested" and events[-1][0] == "fulfilled"
+    times = [e["at"] for e in story["timeline"]]
+    assert None not in times and times == sorted(times)                 # in time order, each with its time
     assert story["request"]["fulfillment"] == "FULFILLED" and story["request"]["cycles"] > 0
     fleet = get_json(f"{h.http_url}/dashboard/state.json")
     assert fleet["history"][0]["request_id"] == "0x" + rid.hex()

@@ -166,7 +166,7 @@
       var sl = el("div", "slot" + (x.request_id ? " busy" : ""));
       add(sl, el("span", "slot-n", "slot " + x.slot));
       if (x.request_id) add(sl, rid(x.request_id, true), bar(x.progress, x.phase), add(el("span", "job-eta"), "ETA ", eta(x.eta_secs)));
-      else add(sl, el("span", "free", "free"));
+      else add(sl, w.connected ? el("span", "free", "free") : el("span", "muted", "offline"));
       slots.appendChild(sl);
     });
     card.appendChild(slots);
@@ -220,7 +220,7 @@
     }
     var dl = document.getElementById("request-details");
     dl.replaceChildren();
-    [["requester", r.requester], ["vk hash", r.vk_hash], ["cycles", r.cycles === null ? "—" : r.cycles.toLocaleString()],
+    [["requester", r.requester || "— (unsigned request)"], ["vk hash", r.vk_hash], ["cycles", r.cycles === null ? "—" : r.cycles.toLocaleString()],
      ["requested", clock(r.created_at)], ["deadline", clock(r.deadline)], ["attempt", r.attempt],
      ["attempts failed", r.attempts_failed], ["infrastructure retries", r.infra_retries],
      ["fulfilled", r.fulfilled_at ? clock(r.fulfilled_at) : "—"]].forEach(function (kv) {
