@@ -168,8 +168,8 @@ class Hierophant:
         return self.start()
 
 
-def run_twistd_expecting_failure(workdir: Path, values: dict, timeout: float = START_TIMEOUT_SECS, env: dict | None = None,
-                                 daemon: str = "hierophant") -> tuple[int, str]:
+def run_twistd_expecting_failure(workdir: Path, values: dict, timeout: float = START_TIMEOUT_SECS,
+                                 env: dict | None = None, daemon: str = "hierophant") -> tuple[int, str]:
     """Start a `daemon` with `values` as its whole config; return (exit code, output)."""
     workdir.mkdir(parents=True, exist_ok=True)
     cfg = workdir / "bad.toml"
