@@ -17,6 +17,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 WORKER_TOKEN = "test-worker-token"
+START_TIMEOUT_SECS = 90.0      # generous: a loaded 2-core machine starts a daemon slowly
 
 
 def free_port() -> int:
@@ -100,7 +101,7 @@ class Hierophant:
     def data_dir(self) -> Path:
         return Path(self.cfg["data_dir"])
 
-    def start(self, timeout: float = 30.0, env: dict | None = None) -> "Hierophant":
+    def start(self, timeout: float = START_TIMEOUT_SECS, env: dict | None = None) -> "Hierophant":
         write_toml(self.config_path, self.cfg)
         environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
         log = open(self.log_path, "ab")
@@ -167,8 +168,8 @@ class Hierophant:
         return self.start()
 
 
-def run_twistd_expecting_failure(workdir: Path, values: dict, timeout: float = 30.0, env: dict | None = None,
-                                 daemon: str = "hierophant") -> tuple[int, str]:
+def run_twistd_expecting_failure(workdir: Path, values: dict, timeout: float = START_TIMEOUT_SECS,
+                                 env: dict | None = None, daemon: str = "hierophant") -> tuple[int, str]:
     """Start a `daemon` with `values` as its whole config; return (exit code, output)."""
     workdir.mkdir(parents=True, exist_ok=True)
     cfg = workdir / "bad.toml"
@@ -199,7 +200,7 @@ class Contemplant:
         self.log_path = workdir / "contemplant.log"
         self.proc: subprocess.Popen | None = None
 
-    def start(self, env: dict | None = None, wait: bool = True, timeout: float = 30.0) -> "Contemplant":
+    def start(self, env: dict | None = None, wait: bool = True, timeout: float = START_TIMEOUT_SECS) -> "Contemplant":
         write_toml(self.config_path, self.cfg)
         environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
         log = open(self.log_path, "ab")
@@ -216,7 +217,7 @@ class Contemplant:
         p = Path(self.cfg["state_dir"]) / "worker_id"
         return p.read_text().strip() if p.exists() else None
 
-    def wait_registered(self, timeout: float = 30.0) -> dict:
+    def wait_registered(self, timeout: float = START_TIMEOUT_SECS) -> dict:
         """Wait until the hierophant lists this worker as connected."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

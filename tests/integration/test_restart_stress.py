@@ -8,6 +8,7 @@ from __future__ import annotations
 import collections
 import os
 import random
+import re
 import signal
 import time
 
@@ -62,6 +63,12 @@ def test_kill9_and_restart_with_requests_and_executions_in_flight(make_hierophan
             outcomes[f"exit {h.proc.returncode}"] += 1
             failures.append(f"cycle {cycle}: {str(e)[-3000:]}")
             h.start(timeout=60)
+    log = h.log()
+    live = [int(n) for n in re.findall(r"requests \((\d+) live\)", log)]
     print(f"\n{CYCLES} kill -9 / restart cycles in {time.monotonic() - started:.0f} s: {dict(outcomes)}; "
-          f"live processes of the last hierophant: {len(session_processes(h.proc.pid))}")
+          f"live requests at restart: up to {max(live, default=0)}; execution verdicts logged: "
+          f"{len(re.findall(r'executed: |the program failed|with no verdict', log))}; fatal errors: "
+          f"{log.count('Fatal Python error')}; processes of the last hierophant: "
+          f"{len(session_processes(h.proc.pid))}")
     assert not failures, "\n".join(failures[:5])
+    assert "Fatal Python error" not in log
