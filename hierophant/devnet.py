@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.contemplant_config != "none":
             procs.insert(0, _spawn("contemplant", args.contemplant_config))
         print(f"\nLocal SP1 prover network ready ({len(procs) - 1} mock contemplant).\n"
+              f"  dashboard: http://127.0.0.1:{cfg.http_port}/dashboard\n"
               f"  workers: http://127.0.0.1:{cfg.http_port}/contemplants\n"
               f"  NETWORK_RPC_URL=http://127.0.0.1:{cfg.grpc_port}   (sp1-sdk 5.0.x: .network().rpc_url(..); "
               f"6.x: .network_for(NetworkMode::Reserved).rpc_url(..))\n"
