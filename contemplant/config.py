@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from contemplant.names import random_name
 from network_lib import config as c
 from network_lib.versions import CIRCUIT_VERSIONS
 
@@ -99,9 +98,10 @@ class ContemplantConfig:
     hierophant_ws_address: tuple[str, ...] = dataclasses.field(
         default=("ws://127.0.0.1:9010/ws",), metadata=c.check(_ws_urls))
     worker_token: str = c.required(_non_empty)
-    name: str | None = _opt(_non_empty)        # None: a random name from names.txt
+    name: str | None = _opt(_non_empty)        # None: drawn once from names.txt, kept in state_dir
     state_dir: str = "var/contemplant"
     http_port: int = dataclasses.field(default=9011, metadata=c.check(c.port))
+    drain_timeout_secs: float = dataclasses.field(default=60.0, metadata=c.check(c.non_negative))
     provers: tuple[ProverConfig, ...] = ()
 
 
@@ -111,7 +111,7 @@ def load_config(path: str | Path | None, environ: Mapping[str, str] | None = Non
     if not cfg.provers:
         raise c.ConfigError("at least one [[provers]] table is required (e.g. backend = \"mock\")")
     provers = tuple(_resolve_prover(p, i) for i, p in enumerate(cfg.provers))
-    return dataclasses.replace(cfg, provers=provers, name=cfg.name or random_name())
+    return dataclasses.replace(cfg, provers=provers)   # name None: the state_dir's (StateDir.name)
 
 
 def _resolve_prover(p: ProverConfig, index: int) -> ProverConfig:

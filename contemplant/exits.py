@@ -5,6 +5,10 @@ and stops the reactor; `install_twistd_hook` (called by the twistd plugin only) 
 atexit handler that runs after twistd has stopped the services, removed its pidfile and
 closed its log, flushes stdio and leaves with `os._exit(status)`. This works under
 `twistd -n`; a daemonised twistd has already detached, so only the log shows the reason.
+
+A stop asked for by SIGTERM or Ctrl-C is a clean stop: the contemplant drains and exits 0
+(twistd would otherwise re-raise the signal after shutting down, exiting "killed by
+SIGTERM"), so supervisors and `make run` see a worker that stopped as asked.
 """
 from __future__ import annotations
 
@@ -33,8 +37,16 @@ def status() -> int:
 def install_twistd_hook() -> None:
     global _hooked
     if not _hooked:
+        from twisted.internet import reactor
         atexit.register(_leave)
+        reactor.addSystemEventTrigger("after", "shutdown", _forget_signal, reactor)
         _hooked = True
+
+
+def _forget_signal(reactor) -> None:
+    """After a clean shutdown: exit with our status, not by re-raising the stop signal."""
+    if hasattr(reactor, "_exitSignal"):
+        reactor._exitSignal = None
 
 
 def _leave() -> None:

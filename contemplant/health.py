@@ -1,10 +1,15 @@
-"""`GET /health` on http_port: 200 while connected and registered, 503 otherwise."""
+"""The contemplant's HTTP port: `GET /health` (200 while connected and registered, 503
+otherwise) and `GET /metrics` (Prometheus, contemplant/metrics.py). Open to any client, like
+/health: it names no secrets. On the reactor."""
 from __future__ import annotations
 
 import json
 from typing import Callable
 
+from prometheus_client import CollectorRegistry
 from twisted.web import resource, server
+
+from network_lib.metrics_page import MetricsPage
 
 
 class Health(resource.Resource):
@@ -27,12 +32,13 @@ class Health(resource.Resource):
 
 class Root(resource.Resource):
     def getChild(self, path, request):
-        return resource.NoResource("no such endpoint; try /health")
+        return resource.NoResource("no such endpoint; try /health or /metrics")
 
 
-def build_site(report: Callable[[], dict]) -> server.Site:
+def build_site(report: Callable[[], dict], registry: CollectorRegistry) -> server.Site:
     root = Root()
     root.putChild(b"health", Health(report))
+    root.putChild(b"metrics", MetricsPage(registry))
     site = server.Site(root)
     site.displayTracebacks = False
     site.noisy = False

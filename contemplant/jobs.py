@@ -19,7 +19,8 @@ from twisted.internet import defer, threads
 
 from contemplant import transfer
 from contemplant.backends.base import ELF_FILE, STDIN_FILE, Backend, BackendFailure
-from network_lib.worker_protocol import Completed, Failed, Job, Message, Progress
+from contemplant.metrics import ContemplantMetrics
+from network_lib.worker_protocol import RELEASED, Completed, Failed, Job, Message, Progress
 
 log = logging.getLogger("contemplant.jobs")
 
@@ -40,6 +41,8 @@ class Attempt:
     outcome: Optional[Message] = None          # waiting for a socket (phase "reporting")
     last_progress: float = float("-inf")
     last_phase: str = ""
+    received_at: float = 0.0
+    result: str = "cancelled"   # the outcome label for contemplant_jobs_finished_total
     done: defer.Deferred = field(default_factory=defer.Deferred)   # fires on leaving the table
 
     @property
@@ -65,7 +68,8 @@ class Jobs:
     def __init__(self, backends: list[Backend], jobs_dir: Path, token: str,
                  send: Callable[[Message], bool], clock=None,
                  http_backoff: tuple[float, float] = (1.0, 30.0),
-                 now: Callable[[], float] = time.time) -> None:
+                 now: Callable[[], float] = time.time,
+                 metrics: Optional[ContemplantMetrics] = None) -> None:
         if clock is None:
             from twisted.internet import reactor as clock
         self.backends = backends
@@ -75,6 +79,7 @@ class Jobs:
         self.clock = clock
         self.http_backoff = http_backoff
         self.now = now
+        self.metrics = metrics or ContemplantMetrics()
         self.draining = False
         self.table: dict[tuple[str, int], Attempt] = {}
 
@@ -82,6 +87,10 @@ class Jobs:
     @property
     def slots(self) -> int:
         return sum(b.capabilities.slots for b in self.backends)
+
+    @property
+    def busy_slots(self) -> int:
+        return sum(1 for a in self.table.values() if a.holds_slot)
 
     def refs(self) -> list[dict]:
         return [a.ref for a in self.table.values()]
@@ -100,8 +109,10 @@ class Jobs:
             log.warning("refusing job %s#%d: %s", job.request_id, job.attempt, refusal)
             self.send(Failed(job.request_id, job.attempt, "unsupported", refusal))
             return
-        a = Attempt(job, backend, self.jobs_dir / f"{job.request_id[2:18]}-{job.attempt}")
+        a = Attempt(job, backend, self.jobs_dir / f"{job.request_id[2:18]}-{job.attempt}",
+                    received_at=self.clock.seconds())
         self.table[key] = a
+        self.metrics.job_received(backend.capabilities.backend)
         log.info("job received: %s mode %d %s (%s backend, %d/%d slots busy)", a.label, job.mode,
                  job.circuit_version, backend.capabilities.backend, len(self.table), self.slots)
         self._run(a)
@@ -118,6 +129,15 @@ class Jobs:
             return
         log.info("job %s cancelled by the hierophant%s", a.label, f": {reason}" if reason else "")
         self._cancel(a)
+
+    def release_all(self, reason: str) -> None:
+        """Stop every running attempt and hand it back untried (`failed` kind `released`);
+        the hierophant requeues it at no cost (docs/worker-protocol.md)."""
+        for a in list(self.table.values()):
+            if a.outcome is None and not a.cancelled:
+                log.info("releasing job %s: %s", a.label, reason)
+                self.send(Failed(*a.key, RELEASED, reason))
+            self._cancel(a)
 
     def cancel_all(self, reason: str) -> None:
         for a in list(self.table.values()):
@@ -171,6 +191,7 @@ class Jobs:
         except defer.CancelledError:
             log.info("job %s stopped; nothing uploaded", a.label)
         except Gone as e:
+            a.result = "gone"
             log.info("job %s: %s; dropping it", a.label, e)
         except BackendFailure as e:
             log.warning("job %s failed (%s): %s", a.label, e.kind, e.message)
@@ -178,6 +199,10 @@ class Jobs:
         except Exception as e:  # noqa: BLE001 - a bug here must not wedge the slot
             log.exception("job %s failed unexpectedly", a.label)
             outcome = Failed(*a.key, "infrastructure", f"contemplant error: {e}")
+        if isinstance(outcome, Failed):
+            a.result = outcome.kind
+        if a.cancelled:
+            a.result = "cancelled"
         a.holds_slot = False
         yield threads.deferToThread(shutil.rmtree, a.workdir, True)
         if outcome is None or a.cancelled:
@@ -211,11 +236,14 @@ class Jobs:
     def _upload_outcome(self, a: Attempt, code: int, text: str) -> Optional[Message]:
         if 200 <= code < 300:
             log.info("job %s uploaded (HTTP %d)", a.label, code)
+            a.result = "completed"
             return Completed(*a.key)
         if code == 409:
             log.info("job %s: the hierophant no longer wants this attempt (409: %s)", a.label, text)
+            a.result = "gone"
             return None
         if code == 422:
+            a.result = "rejected"
             log.error("job %s: the hierophant rejected the proof (422): %s", a.label, text)
             return None
         log.error("job %s: proof upload answered HTTP %d: %s", a.label, code, text)
@@ -264,4 +292,5 @@ class Jobs:
     def _finish(self, a: Attempt) -> None:
         if self.table.get(a.key) is a:
             del self.table[a.key]
+            self.metrics.job_finished(a.result, self.clock.seconds() - a.received_at)
             a.done.callback(None)

@@ -2,7 +2,7 @@
 
 The import is guarded: no library, no driver or no GPU means no GPU section and no error
 (logged once). NVML is initialised once; each `sample()` asks every device for its name,
-memory, utilisation and temperature. `GpuMonitor.snapshot()` never blocks the reactor: it
+memory, utilisation, temperature and power draw (also shown as contemplant_gpu_* metrics). `GpuMonitor.snapshot()` never blocks the reactor: it
 returns the last sample and refreshes it in a thread (the first call samples inline so the
 `register` message already carries the GPUs).
 """
@@ -74,6 +74,8 @@ class GpuMonitor:
         util = _try(nvml.nvmlDeviceGetUtilizationRates, handle)
         out["utilization_percent"] = getattr(util, "gpu", None)
         out["temperature_c"] = _try(nvml.nvmlDeviceGetTemperature, handle, nvml.NVML_TEMPERATURE_GPU)
+        milliwatts = _try(nvml.nvmlDeviceGetPowerUsage, handle)
+        out["power_watts"] = None if milliwatts is None else milliwatts / 1000
         return out
 
     def snapshot(self) -> list[dict]:

@@ -1,13 +1,16 @@
 """Builds the contemplant: a twistd MultiService (DESIGN.md "Runtime shape": Contemplant).
 
-It owns the backends, the job table and the connection, and answers `GET /health`.
-Stopping (SIGTERM, `twistd` stop) is graceful: `draining` is sent, no new jobs are taken,
-running jobs finish and upload (bounded by their deadlines), then the socket closes and
-the process exits 0. A fatal close (4002, 4004, HTTP 401) cancels the jobs and exits with
-the status in `contemplant.exits`.
+It owns the backends, the job table and the connection, and answers `GET /health` and
+`GET /metrics` (contemplant/metrics.py).
+Stopping (SIGTERM, Ctrl-C, `twistd` stop) is graceful and bounded: `draining` is sent, no
+new jobs are taken, running jobs may finish and upload for `drain_timeout_secs` (and no
+longer than their deadlines); what is still running then is cancelled and handed back
+(`failed` kind `released`), the socket closes and the process exits 0. A fatal close (4002,
+4004, HTTP 401) cancels the jobs and exits with the status in `contemplant.exits`.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from importlib import metadata
@@ -23,6 +26,7 @@ from contemplant.config import ContemplantConfig
 from contemplant.connection import Connection
 from contemplant.health import build_site
 from contemplant.jobs import Jobs
+from contemplant.metrics import ContemplantMetrics
 from contemplant.state import StateDir
 from contemplant.transfer import Backoff
 from network_lib import worker_protocol as wp
@@ -52,23 +56,26 @@ class Contemplant(service.MultiService):
         super().__init__()
         if clock is None:
             from twisted.internet import reactor as clock
+        self.state = StateDir(Path(cfg.state_dir))
+        cfg = dataclasses.replace(cfg, name=self.state.name(cfg.name))
         self.cfg, self.clock = cfg, clock
         self.protocol_version = protocol_version
         self.backends = backends if backends is not None else [
             backends_mod.build(p, i) for i, p in enumerate(cfg.provers)]
-        self.state = StateDir(Path(cfg.state_dir))
         self.worker_id = self.state.worker_id
         self.software = software_version()
         self.draining = False
         self.exit_code = exits.EXIT_OK
         self._stop_reactor = stop_reactor or self._reactor_stop
+        self.metrics = ContemplantMetrics()
         self.jobs = Jobs(self.backends, self.state.jobs_dir, cfg.worker_token, self._send,
-                         clock, http_backoff)
+                         clock, http_backoff, metrics=self.metrics)
+        self.metrics.watch(self.health, hardware.GPUS)
         self.connection = Connection(cfg.hierophant_ws_address, cfg.worker_token, self, clock,
                                      Backoff(*reconnect_backoff), self.software, protocol_version)
         # GET /health on http_port; bound at privileged start-up, a port in use exits 2.
         self.health_port = ListeningPort("contemplant", "http_port", f"0.0.0.0:{cfg.http_port}",
-                                         tcp_description(cfg.http_port), build_site(self.health),
+                                         tcp_description(cfg.http_port), build_site(self.health, self.metrics.registry),
                                          clock if hasattr(clock, "listenTCP") else None)
         self.health_port.setServiceParent(self)
 
@@ -107,16 +114,19 @@ class Contemplant(service.MultiService):
 
     @defer.inlineCallbacks
     def _drain(self):
-        """Graceful stop: take no new jobs, let running ones finish until their deadlines."""
+        """Graceful stop: take no new jobs, let running ones finish for `drain_timeout_secs`
+        (at most until their deadlines), then hand them back."""
         self.start_draining("the contemplant is stopping")
         if not self.jobs.table:
             return
         deadline = max(a.job.deadline for a in self.jobs.table.values())
-        wait = max(0.0, deadline - time.time())
-        log.info("waiting up to %.0f s for %d running job(s) to finish and upload: %s", wait,
-                 len(self.jobs.table), ", ".join(a.label for a in self.jobs.table.values()))
+        wait = max(0.0, min(self.cfg.drain_timeout_secs, deadline - time.time()))
+        log.info("waiting up to %.0f s (drain_timeout_secs) for %d running job(s) to finish and "
+                 "upload: %s", wait, len(self.jobs.table),
+                 ", ".join(a.label for a in self.jobs.table.values()))
         done = self.jobs.wait_all()
-        timer = self.clock.callLater(wait, lambda: self.jobs.cancel_all("its deadline passed"))
+        timer = self.clock.callLater(wait, self.jobs.release_all,
+                                     f"the contemplant is stopping (drain_timeout_secs={wait:g} passed)")
         yield done
         if timer.active():
             timer.cancel()
@@ -199,7 +209,8 @@ class Contemplant(service.MultiService):
     def health(self) -> dict:
         return {"healthy": self.connection.registered, "worker_id": self.worker_id,
                 "name": self.cfg.name, "connected": self.connection.connected,
-                "draining": self.draining, "slots": self.jobs.slots, "jobs": self.jobs.summary()}
+                "draining": self.draining, "slots": self.jobs.slots, "busy_slots": self.jobs.busy_slots,
+                "jobs": self.jobs.summary()}
 
 
 def make_service(cfg: ContemplantConfig, environ: Optional[dict] = None) -> Contemplant:

@@ -1,5 +1,5 @@
 """The contemplant's state_dir: a lock (one process per directory), the persistent worker_id
-(docs/worker-protocol.md "Identity"), and the work directories of jobs."""
+(docs/worker-protocol.md "Identity") and generated name, and the work directories of jobs."""
 from __future__ import annotations
 
 import logging
@@ -8,6 +8,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+from contemplant.names import random_name
 from network_lib.config import ConfigError
 from network_lib.dirlock import lock_dir, write_pid
 
@@ -22,6 +23,19 @@ class StateDir:
         self.worker_id = _worker_id(path / "worker_id")
         self.jobs_dir = path / "jobs"
         _clear(self.jobs_dir)
+
+    def name(self, configured: str | None) -> str:
+        """`configured`, or the name drawn for this state_dir once and kept in `name`."""
+        if configured:
+            return configured
+        path = self.path / "name"
+        saved = path.read_text().strip() if path.exists() else ""
+        if saved:
+            return saved
+        drawn = random_name()
+        _write_atomically(path, drawn)
+        log.info("no name configured: this worker is %s (saved in %s)", drawn, path)
+        return drawn
 
     def write_pid(self) -> None:
         """Record the running pid in the lock file (after twistd may have daemonised)."""
@@ -41,14 +55,18 @@ def _worker_id(path: Path) -> str:
             raise ConfigError(f"{path} does not hold a UUID ({text[:40]!r}); delete it to get a new "
                               "worker_id") from None
     worker_id = str(uuid.uuid4())
+    _write_atomically(path, worker_id)
+    log.info("new worker_id %s saved in %s", worker_id, path)
+    return worker_id
+
+
+def _write_atomically(path: Path, text: str) -> None:
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w") as f:
-        f.write(worker_id + "\n")
+        f.write(text + "\n")
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-    log.info("new worker_id %s saved in %s", worker_id, path)
-    return worker_id
 
 
 def _clear(jobs_dir: Path) -> None:

@@ -77,6 +77,15 @@ class Database:
     def start(self) -> None:
         self._writer.start()
 
+    @property
+    def on_commit(self):
+        """Called with each commit's seconds, on the writer thread (metrics)."""
+        return self._writer.on_commit
+
+    @on_commit.setter
+    def on_commit(self, fn) -> None:
+        self._writer.on_commit = fn
+
     def stop(self) -> None:
         """Finish queued writes, then close."""
         self._writer.stop()
@@ -96,6 +105,7 @@ class Database:
 
     def _transaction(self, ops: list[tuple[str, tuple]]) -> None:
         conn = self._conn
+        start = time.perf_counter()
         conn.execute("BEGIN IMMEDIATE")
         try:
             for sql, args in ops:
@@ -104,6 +114,7 @@ class Database:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        self.on_commit(time.perf_counter() - start)
 
 
 def _upsert(record: Any) -> tuple[str, tuple]:

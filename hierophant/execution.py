@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from typing import Callable
 
 from twisted.internet import defer, threads
 
 from hierophant.artifacts import ArtifactIndex
 from hierophant.config import ExecutionConfig
+from hierophant.metrics import HierophantMetrics
 from hierophant.model import Execution, Fulfillment, ProofRequest, rid_hex
 from hierophant.requests import RequestBook
 from network_lib.executor.pool import ExecutionPool, Verdict
@@ -29,8 +31,10 @@ class Executions:
     """Runs on the reactor; the executions themselves run in the process pool."""
 
     def __init__(self, cfg: ExecutionConfig, book: RequestBook, artifacts: ArtifactIndex,
-                 on_executed: Callable[[ProofRequest], None] | None = None) -> None:
+                 on_executed: Callable[[ProofRequest], None] | None = None,
+                 metrics: HierophantMetrics | None = None) -> None:
         self.cfg = cfg
+        self.metrics = metrics or HierophantMetrics()
         self.book, self.artifacts = book, artifacts
         self.pool = ExecutionPool(cfg.processes)
         self.on_executed = on_executed or (lambda r: None)   # the scheduler's job_update hook
@@ -54,6 +58,8 @@ class Executions:
         rid = r.request_id
         d = self._run(elf, stdin.id, r.cycle_limit)
         self.running[rid] = d
+        started = time.perf_counter()
+        d.addCallbacks(self._count, self._count, callbackArgs=(started,), errbackArgs=(started,))
         d.addCallback(self._verdict, rid)
         d.addErrback(lambda f: log.error("execution of %s failed\n%s", rid_hex(rid), f.getTraceback()))
         d.addBoth(lambda _: self.running.pop(rid, None))
@@ -73,6 +79,15 @@ class Executions:
             yield threads.deferToThread(blobs.release, program)
         return verdict
 
+    def _count(self, v, started: float):
+        """Count the verdict (or the pool's failure, passed on) for the metrics."""
+        if isinstance(v, Verdict):
+            result = "no-verdict" if v.no_verdict else "executed" if v.ok else "unexecutable"
+        else:
+            result = "error"
+        self.metrics.executed(result, time.perf_counter() - started)
+        return v
+
     def _verdict(self, v: Verdict, rid: bytes) -> defer.Deferred | None:
         r = self.book.latest(rid)
         if r is None:
@@ -84,7 +99,8 @@ class Executions:
             log.info("request %s executed: %d cycles, %d bytes of public values", rid_hex(rid), v.cycles,
                      len(v.public_values))
             changes = dict(cycles=v.cycles, public_values_hash=hashlib.sha256(v.public_values).digest(),
-                           extra={**r.extra, "public_values": v.public_values.hex()})
+                           extra={**r.extra, "public_values": v.public_values.hex(),
+                                  "executed_at": round(time.time(), 3)})     # the dashboard's timeline
             if r.fulfillment != Fulfillment.FULFILLED:
                 changes["execution"] = Execution.EXECUTED
             return self.book.update(rid, **changes).addCallback(self.on_executed)
@@ -97,5 +113,5 @@ class Executions:
                                      fail_cause=v.cause or 0)
         return None
 
-    def stop(self) -> None:
-        self.pool.stop()
+    def stop(self) -> defer.Deferred:
+        return self.pool.stop()

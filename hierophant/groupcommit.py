@@ -5,12 +5,14 @@ thread takes everything queued (up to MAX_BATCH writes) and commits it as ONE tr
 in submission order, then fires each Deferred on the reactor. If that transaction fails,
 the writes are retried one by one so one bad write does not sink the others — unless the
 failure is one of `unavailable` (the server is gone): then every write of the batch fails
-at once with it, quickly.
+at once with it, quickly. `on_commit(seconds)` is called on the writer thread after each
+successful transaction (the metrics' commit latency).
 """
 from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 from twisted.internet import defer
@@ -29,6 +31,7 @@ class GroupCommitWriter:
         self._unavailable = unavailable
         self._queue: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
+        self.on_commit: Callable[[float], None] = lambda secs: None
 
     def start(self) -> None:
         if self._reactor is None:
@@ -70,9 +73,14 @@ class GroupCommitWriter:
                 else:
                     self._reactor.callFromThread(d.errback, error)
 
+    def _timed(self, ops: Ops) -> None:
+        start = time.perf_counter()
+        self._transaction(ops)
+        self.on_commit(time.perf_counter() - start)
+
     def _commit(self, batch: list) -> list:
         try:
-            self._transaction([op for ops, _ in batch for op in ops])
+            self._timed([op for ops, _ in batch for op in ops])
             return [(d, None) for _, d in batch]
         except self._unavailable:
             failure = Failure()
@@ -84,7 +92,7 @@ class GroupCommitWriter:
         results = []
         for ops, d in batch:
             try:
-                self._transaction(ops)
+                self._timed(ops)
                 results.append((d, None))
             except Exception:  # noqa: BLE001 - any failure goes to the caller's Deferred
                 results.append((d, Failure()))

@@ -23,6 +23,8 @@ from twisted.internet import defer, threads
 from hierophant import errors
 from hierophant.auth import Auth
 from hierophant.errors import RpcError, StoreUnavailable
+from hierophant.grpc_metrics import MetricsInterceptor
+from hierophant.metrics import HierophantMetrics
 from hierophant.model import rid_hex
 from hierophant.network_api import NetworkApi
 from hierophant.requests import RequestBook
@@ -179,9 +181,10 @@ class GrpcService(service.Service):
     """Owns the grpcio server: binds on start, drains in-flight calls on stop."""
 
     def __init__(self, bridge: Bridge, address: str, port: int, threads_: int,
-                 tls: tuple[bytes, bytes] | None = None) -> None:
+                 tls: tuple[bytes, bytes] | None = None, metrics: HierophantMetrics | None = None) -> None:
         self.bridge, self.address, self.port, self.threads = bridge, address, port, threads_
         self.tls = tls
+        self.metrics = metrics or HierophantMetrics()
         self.server: grpc.Server | None = None
         self.health = health.HealthServicer()
 
@@ -199,6 +202,7 @@ class GrpcService(service.Service):
             return
         server = grpc.server(futures.ThreadPoolExecutor(self.threads, thread_name_prefix="grpc"),
                              handlers=self.bridge.handlers(), options=SERVER_OPTIONS,
+                             interceptors=[MetricsInterceptor(self.metrics)],
                              maximum_concurrent_rpcs=None)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         names = (NETWORK, ARTIFACT, health.SERVICE_NAME, reflection.SERVICE_NAME)

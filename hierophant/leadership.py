@@ -33,6 +33,7 @@ from twisted.python.threadpool import ThreadPool
 from hierophant.blobs import open_blobs
 from hierophant.config import HierophantConfig
 from hierophant.grpc_server import ARTIFACT, NETWORK, GrpcService, Switch
+from hierophant.metrics import HierophantMetrics
 from hierophant.lease import Lease, LeaseTiming, new_holder_id
 from hierophant.pgstore import PgStore
 from hierophant.service import Hierophant, open_state, tls_pair, web_port
@@ -194,7 +195,9 @@ class Member(service.MultiService):
         open_blobs(cfg, data)
         self.term: Hierophant | None = None
         self.switch = Switch()
-        self.grpc = GrpcService(self.switch, cfg.bind_address, cfg.grpc_port, cfg.grpc_threads, tls_pair(cfg))
+        self.metrics = HierophantMetrics()         # one registry for the process, across terms
+        self.grpc = GrpcService(self.switch, cfg.bind_address, cfg.grpc_port, cfg.grpc_threads, tls_pair(cfg),
+                                self.metrics)
         self.grpc.setServiceParent(self)
         self.site = MemberSite(reactor)
         self.web = web_port(cfg, self.site, reactor)
@@ -233,7 +236,7 @@ class Member(service.MultiService):
         if self.leadership.epoch != epoch or not self.running:      # lost or stopped while reading
             yield threads.deferToThread(opened.store.stop)
             return
-        term = Hierophant(cfg, opened, listen=False, reactor=self.reactor)
+        term = Hierophant(cfg, opened, listen=False, reactor=self.reactor, metrics=self.metrics)
         term.setServiceParent(self)                  # starts it: scheduler, timers, execution
         self.term = term
         self.switch.bridge = term.bridge

@@ -4,7 +4,8 @@ Every record is an immutable value (a frozen dataclass, changed with `dataclasse
 Each kind has one owner on the reactor thread that writes a new value to the store and swaps
 it in (and publishes it) only after the commit: RequestBook (requests), ArtifactIndex
 (artifacts), Programs (programs), Nonces (nonces), History (proof records), DeadWorkers
-(dead workers). Nobody else changes them. Status numbers are the proto enums
+(dead workers), and hierophant.eta.rates.Rates (the ETA rate fits, `RateFit`, defined in
+hierophant/eta/fit.py). Nobody else changes them. Status numbers are the proto enums
 (sdk-network-contract.md §2.8).
 """
 from __future__ import annotations
@@ -138,7 +139,8 @@ class ProofRequest:
     job_token: str | None = None       # the current attempt's job-scoped URL token
     assigned_at: float | None = None
     # Never changed in place: `replace(r, extra={**r.extra, key: value})`. Keys:
-    # public_values (hex, from our execution), execution_no_verdict, program_failures.
+    # public_values (hex, from our execution), executed_at (its time), execution_no_verdict,
+    # program_failures.
     extra: dict = field(default_factory=dict)
 
     @property

@@ -10,14 +10,14 @@ import logging
 import secrets
 from typing import Callable
 
-from twisted.internet import defer
+from twisted.internet import defer, threads
 
 from hierophant import errors
 from hierophant.artifacts import ArtifactIndex
 from hierophant.model import ArtifactKind, Program, ProofRequest, now, rid_hex
 from hierophant.programs import Nonces, Programs
 from hierophant.requests import RequestBook
-from network_lib import versions
+from network_lib import bincode, versions, vkhash
 from network_lib.proto import artifact_pb2, network_pb2 as pb
 from network_lib.signing import address_hex, keccak256
 
@@ -80,6 +80,8 @@ class NetworkApi:
     @defer.inlineCallbacks
     def create_program(self, requester: bytes, body: pb.CreateProgramRequestBody, body_bytes: bytes) -> defer.Deferred:
         vk_hash = _need32(body.vk_hash, "vk_hash")
+        if (problem := vkhash.problem(vk_hash)) is not None:
+            raise errors.invalid(problem)
         if len(body.vk) > MAX_VK_BYTES:
             raise errors.invalid(f"vk of {len(body.vk)} bytes is over the {MAX_VK_BYTES}-byte limit")
         nonces = self._accept_nonce(requester, body.nonce)
@@ -117,6 +119,7 @@ class NetworkApi:
     @defer.inlineCallbacks
     def request_proof(self, requester: bytes, body: pb.RequestProofRequestBody, body_bytes: bytes) -> defer.Deferred:
         request = self._validate_request(requester, body, body_bytes)
+        yield self._check_stdin(request)
         key = request.idempotency_key
         # A retry (fresh nonce, lost response) gets the first request's id (DESIGN.md).
         while key in self._pending:
@@ -141,6 +144,15 @@ class NetworkApi:
                  versions.ProofMode(request.mode).name, request.circuit_version, _who(requester),
                  request.deadline)
         return _request_response(request)
+
+    @defer.inlineCallbacks
+    def _check_stdin(self, request: ProofRequest):
+        """INVALID_ARGUMENT unless the uploaded stdin is SP1Stdin bincode (read in a thread)."""
+        artifact = self.artifacts.get(request.stdin_artifact)
+        problem = yield threads.deferToThread(bincode.sp1stdin_file_problem, self.artifacts.path(artifact))
+        if problem is not None:
+            raise errors.invalid(f"stdin_uri {request.stdin_uri!r}: the uploaded stdin is not SP1Stdin "
+                                 f"bincode (prover-backends.md §3.1): {problem}")
 
     def _validate_request(self, requester: bytes, body: pb.RequestProofRequestBody,
                           body_bytes: bytes) -> ProofRequest:

@@ -77,6 +77,15 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             END IF;
         END $$""",
     ]),
+    ("rate fits: each worker's learned proving rate per mode, for ETAs (hierophant/eta)", [
+        """CREATE TABLE rate_fits (
+            id TEXT PRIMARY KEY, worker_id TEXT NOT NULL, mode INTEGER NOT NULL,
+            proofs INTEGER NOT NULL, mean_weight DOUBLE PRECISION NOT NULL,
+            mean_secs DOUBLE PRECISION NOT NULL, weight DOUBLE PRECISION NOT NULL,
+            sum_x DOUBLE PRECISION NOT NULL, sum_y DOUBLE PRECISION NOT NULL,
+            sum_xx DOUBLE PRECISION NOT NULL, sum_xy DOUBLE PRECISION NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL)""",
+    ]),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -106,6 +106,15 @@ class PgStore:
     def start(self) -> None:
         self._writer.start()
 
+    @property
+    def on_commit(self):
+        """Called with each commit's seconds, on the writer thread (metrics)."""
+        return self._writer.on_commit
+
+    @on_commit.setter
+    def on_commit(self, fn) -> None:
+        self._writer.on_commit = fn
+
     def stop(self) -> None:
         """Finish queued writes, then close; later writes fail at once."""
         self._closed = True

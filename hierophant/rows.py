@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from hierophant.eta.fit import RateFit
 from hierophant.model import (
     Artifact,
     ArtifactKind,
@@ -57,6 +58,7 @@ TABLES: dict[str, tuple[type, str, dict[str, tuple[Callable, Callable]]]] = {
     }),
     "proof_history": (ProofRecord, "id", {}),
     "dead_workers": (DeadWorker, "worker_id", {}),
+    "rate_fits": (RateFit, "id", {}),
 }
 RECORD_TABLE = {cls: name for name, (cls, _, _) in TABLES.items()}
 
@@ -107,4 +109,5 @@ def snapshot(rows: Mapping[str, list], nonces: dict[bytes, int]) -> Snapshot:
         nonces=nonces,
         history=[from_row("proof_history", r) for r in rows["proof_history"]],
         dead_workers=[from_row("dead_workers", r) for r in rows["dead_workers"]],
+        rate_fits=[from_row("rate_fits", r) for r in rows["rate_fits"]],
     )

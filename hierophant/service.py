@@ -16,22 +16,33 @@ from pathlib import Path
 from typing import Any
 
 from twisted.application import service
-from twisted.internet import threads
+from twisted.internet import defer, threads
 
+from hierophant.admin.actions import AdminActions
+from hierophant.admin.api import AdminApi
 from hierophant.artifacts import ArtifactIndex
 from hierophant.auth import Auth
 from hierophant.blobs import open_blobs
 from hierophant.config import HaConfig, HierophantConfig
+from hierophant.dashboard.events import Broadcaster
+from hierophant.dashboard.pages import FLEET, Dashboard
+from hierophant.dashboard.snapshot import Snapshots
 from hierophant.db import Database
+from hierophant.eta.estimates import Estimates, with_slot_etas
+from hierophant.eta.rates import Rates
 from hierophant.execution import Executions
 from hierophant.grpc_server import Bridge, GrpcService
 from hierophant.history import History
+from hierophant.metrics import HierophantMetrics
 from hierophant.network_api import NetworkApi
+from hierophant.observe import MetricsService
 from hierophant.programs import Nonces, Programs
 from hierophant.requests import RequestBook
 from hierophant.retention import Retention, retention_service
+from hierophant.startup_warnings import log_startup_warnings
 from hierophant.uploads import Uploads
-from hierophant.web.jobs import JobFiles, StatusJson, history_limit, route_proof_upload
+from hierophant.web.jobs import JobFiles, StatusJson, _trusted, history_limit, route_proof_upload
+from hierophant.web.request_status import RequestStatus, lookup_in
 from hierophant.web.site import HierophantSite, build_site
 from hierophant.web.worker_socket import WorkerGate
 from hierophant.workers.dead import DeadWorkers
@@ -41,6 +52,7 @@ from hierophant.workers.verification import ProofChecker
 from network_lib.dirlock import lock_dir
 from network_lib.listening import ListeningPort, tcp_description
 from network_lib.logs import route_stdlib_logging
+from network_lib.metrics_page import MetricsPage
 
 log = logging.getLogger("hierophant")
 
@@ -82,15 +94,17 @@ class Hierophant(service.MultiService):
     """The coordinator; its parts are attributes so tests and later features can reach them."""
 
     def __init__(self, cfg: HierophantConfig, opened: Opened | None = None, listen: bool = True,
-                 reactor=None) -> None:
+                 reactor=None, metrics: HierophantMetrics | None = None) -> None:
         """`opened`: the state, already read (a leader's term); else opened here. `listen`:
-        bind the gRPC and HTTP ports (a leadership Member binds them itself)."""
+        bind the gRPC and HTTP ports (a leadership Member binds them itself, and passes its
+        `metrics` so that one registry outlives the terms)."""
         super().__init__()
         if reactor is None:
             from twisted.internet import reactor
         self.reactor = reactor
         self.cfg = cfg
         self.serving = False
+        self.metrics = metrics or HierophantMetrics()
         data = Path(cfg.data_dir)
         if opened is None:
             data.mkdir(parents=True, exist_ok=True)
@@ -110,13 +124,19 @@ class Hierophant(service.MultiService):
         self.api = NetworkApi(self.artifacts, self.programs, self.nonces, self.requests,
                               self.upload_url, self.auth.checks_nonces)
         self.uploads = Uploads(self.artifacts, cfg.limits.max_artifact_bytes, cfg.limits.max_decompressed_bytes,
-                               reactor)
+                               reactor, self.metrics)
         self.scheduler = Scheduler(cfg.scheduler, self.requests, self.artifacts, self.programs, cfg.public_base,
-                                   execution_enabled=cfg.execution.enabled, history=self.history, dead=self.dead, clock=reactor)
+                                   execution_enabled=cfg.execution.enabled, history=self.history, dead=self.dead,
+                                   clock=reactor, metrics=self.metrics)
+        # ETAs: rate fits learned from accepted proofs (persisted), estimates over the live state.
+        self.rates = Rates(self.store, snap.rate_fits)
+        self.estimates = Estimates(self.requests, self.scheduler.workers, self.rates, reactor)
+        self.scheduler.on_proven.append(self._learn_rate)
         # The proof check (issue 10): verified / structure / mock, in a process pool.
         self.checker = ProofChecker(cfg.verification, self.programs, reactor)
-        self.intake = ProofIntake(self.scheduler, self.artifacts, self.checker, reactor)
-        self.executions = Executions(cfg.execution, self.requests, self.artifacts, self.scheduler.executed)
+        self.intake = ProofIntake(self.scheduler, self.artifacts, self.checker, reactor, self.metrics)
+        self.executions = Executions(cfg.execution, self.requests, self.artifacts, self.scheduler.executed,
+                                     self.metrics)
         self.retention = Retention(self.requests, self.artifacts, self.programs,
                                    cfg.retention.proof_days, cfg.retention.input_days, self.history)
         log.info("loaded %s: %d programs, %d artifacts, %d requests (%d live)%s", _where(cfg, data),
@@ -128,14 +148,17 @@ class Hierophant(service.MultiService):
         cfg = self.cfg
         DatabaseService(self.store).setServiceParent(self)
         self.scheduler.setServiceParent(self)
+        MetricsService(self.metrics, self.requests, self.scheduler, self.store, self.reactor).setServiceParent(self)
         self.bridge = Bridge(self.api, self.auth, self.requests, self.reactor)
         self.site = build_site(self.uploads, self.artifacts, lambda: self.serving, self.reactor)
         self._add_worker_endpoints(self.site)
+        self._add_dashboard(self.site)
         if listen:
             GrpcService(self.bridge, cfg.bind_address, cfg.grpc_port, cfg.grpc_threads,
-                        tls_pair(cfg)).setServiceParent(self)
+                        tls_pair(cfg), self.metrics).setServiceParent(self)
             self.web = web_port(cfg, self.site, self.reactor)
             self.web.setServiceParent(self)
+        self.broadcaster.setServiceParent(self)        # stops first: ends the dashboard's streams
         retention_service(self.retention, cfg.retention.sweep_interval_secs).setServiceParent(self)
 
     def _add_worker_endpoints(self, site: HierophantSite) -> None:
@@ -144,9 +167,28 @@ class Hierophant(service.MultiService):
         site.route(b"ws", WorkerGate(s, cfg.worker_token, ws_url))
         site.route(b"jobs", JobFiles(s, self.intake, cfg.worker_token),
                    body=route_proof_upload(self.intake, cfg.worker_token))
-        site.route(b"contemplants", StatusJson(lambda r: s.workers_json(), cfg.admin_token))
+        site.route(b"contemplants", StatusJson(lambda r: with_slot_etas(s.workers_json(), self.estimates),
+                                               cfg.admin_token))
         site.route(b"dead-contemplants", StatusJson(lambda r: s.dead_json(), cfg.admin_token))
         site.route(b"proof-history", StatusJson(lambda r: s.history_json(history_limit(r)), cfg.admin_token))
+        site.route(b"metrics", MetricsPage(self.metrics.registry, lambda r: _trusted(r, cfg.admin_token)))
+        site.route(b"admin", AdminApi(AdminActions(self.requests, s, self.estimates.request),
+                                      lambda r: _trusted(r, cfg.admin_token)))
+        # open: the request id is the capability
+        site.route(b"requests", RequestStatus(lookup_in(self.requests, s, self.estimates.request)))
+
+    def _add_dashboard(self, site: HierophantSite) -> None:
+        s = self.scheduler
+        snapshots = Snapshots(self.requests, s.workers, self.history.recent, self.rates, self.estimates,
+                              self.reactor)
+
+        def views(key):
+            return snapshots.fleet() if key == FLEET else snapshots.request(key)
+        self.broadcaster = Broadcaster(views, self.reactor)
+        site.route(b"dashboard", Dashboard(views, self.broadcaster, self.cfg.admin_token))
+
+    def _learn_rate(self, worker_id: str, mode: int, secs: float, cycles: int | None) -> None:
+        self.rates.learn(worker_id, mode, secs, cycles, self.reactor.seconds())
 
     def upload_url(self, token: str) -> str:
         return f"{self.cfg.public_base}/upload/{token}"
@@ -167,10 +209,9 @@ class Hierophant(service.MultiService):
 
     def stopService(self):
         self.serving = False
-        self.executions.stop()
-        self.checker.stop()
+        pools_stopped = [self.executions.stop(), self.checker.stop()]
         self.requests.stop()
-        return super().stopService()
+        return defer.gatherResults([*pools_stopped, super().stopService()])
 
 
 def open_store(cfg: HierophantConfig, data: Path, reactor=None):
@@ -206,6 +247,7 @@ def web_port(cfg: HierophantConfig, site, reactor) -> ListeningPort:
 
 def make_service(cfg: HierophantConfig) -> Hierophant:
     route_stdlib_logging(cfg.log_level)
+    log_startup_warnings(cfg)
     if not cfg.store.url and cfg.ha != HaConfig():
         log.warning("[ha] takeover_secs has no effect: a hierophant on SQLite (no [store] url) "
                     "always leads; standbys need a shared PostgreSQL store")

@@ -22,6 +22,7 @@ from typing import Any, Iterable, Protocol
 
 from twisted.internet import defer
 
+from hierophant.eta.fit import RateFit
 from hierophant.model import Artifact, DeadWorker, Program, ProofRecord, ProofRequest
 
 
@@ -34,6 +35,7 @@ class Snapshot:
     nonces: dict[bytes, int]
     history: list[ProofRecord]
     dead_workers: list[DeadWorker]
+    rate_fits: list[RateFit] = dataclasses.field(default_factory=list)
 
 
 class Store(Protocol):
@@ -48,7 +50,7 @@ class Store(Protocol):
 
 
 _KEYS = {Program: "vk_hash", Artifact: "id", ProofRequest: "request_id", ProofRecord: "id",
-         DeadWorker: "worker_id"}
+         DeadWorker: "worker_id", RateFit: "id"}
 
 
 class MemoryStore:
@@ -65,14 +67,15 @@ class MemoryStore:
         self.writes = 0
         if snapshot is not None:
             for kind in (snapshot.programs, snapshot.artifacts, snapshot.requests, snapshot.history,
-                         snapshot.dead_workers):
+                         snapshot.dead_workers, snapshot.rate_fits):
                 self._apply(kind, [], {})
             self.nonces.update(snapshot.nonces)
 
     def load(self) -> Snapshot:
         by = {cls: [v for (c, _), v in self.rows.items() if c is cls] for cls in _KEYS}
         return Snapshot(programs=by[Program], artifacts=by[Artifact], requests=by[ProofRequest],
-                        nonces=dict(self.nonces), history=by[ProofRecord], dead_workers=by[DeadWorker])
+                        nonces=dict(self.nonces), history=by[ProofRecord], dead_workers=by[DeadWorker],
+                        rate_fits=by[RateFit])
 
     def start(self) -> None:
         pass

@@ -11,6 +11,7 @@ import logging
 from twisted.internet import defer, threads
 
 from hierophant.artifacts import ArtifactIndex
+from hierophant.metrics import HierophantMetrics
 from hierophant.model import Artifact, ArtifactKind
 from hierophant.spool import Outcome, Spool, SpoolError, SpoolResult
 
@@ -20,11 +21,13 @@ __all__ = ["Outcome", "Uploads", "validate"]
 
 
 class Uploads:
-    def __init__(self, index: ArtifactIndex, max_wire: int, max_decoded: int, reactor=None) -> None:
+    def __init__(self, index: ArtifactIndex, max_wire: int, max_decoded: int, reactor=None,
+                 metrics: HierophantMetrics | None = None) -> None:
         if reactor is None:
             from twisted.internet import reactor
         self.reactor = reactor
         self.index = index
+        self.metrics = metrics or HierophantMetrics()
         self.max_wire = max_wire
         self.max_decoded = max_decoded
         self._completing: dict[str, defer.Deferred] = {}
@@ -50,10 +53,17 @@ class Uploads:
     def complete(self, token: str, spool: Spool) -> defer.Deferred:
         """The body has arrived: store it, or say why not. Fires with an Outcome."""
         artifact = self.index.by_upload_token(token)
+        outcome = yield self._complete(artifact, spool)
+        kind = artifact.kind.name.lower() if artifact is not None else "unknown"
+        self.metrics.upload(kind, outcome.code, spool.wire_bytes)
+        return outcome
+
+    @defer.inlineCallbacks
+    def _complete(self, artifact: Artifact | None, spool: Spool):
         try:
             result = yield spool.finish()
         except SpoolError as e:
-            log.info("upload %s refused: %s", artifact.id if artifact else token[:8], e)
+            log.info("upload %s refused: %s", artifact.id if artifact else "to an unknown URL", e)
             return Outcome(e.code, str(e))
         if artifact is None:  # deleted by retention while uploading
             yield _remove(result)

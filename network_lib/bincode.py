@@ -7,6 +7,7 @@ Rules (prover-backends.md §0.1): little-endian, fixed-width integers, ``usize``
 
 from __future__ import annotations
 
+import os
 import struct
 from dataclasses import dataclass, field
 from typing import Callable, Optional, TypeVar
@@ -196,6 +197,39 @@ class SP1Stdin:
             r.expect_end("SP1Stdin")
         r.offset = proofs_start
         return cls(buffers=buffers, ptr=ptr, proofs_raw=r.rest())
+
+
+def sp1stdin_file_problem(path: str | os.PathLike) -> Optional[str]:
+    """None when the file holds one SP1Stdin (prover-backends.md §3.1, v5 and v6 alike up to
+    the deferred proofs, which stay opaque); else what is wrong. Reads only the lengths, so a
+    large stdin costs a few seeks."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+
+        def u64(what: str) -> int:
+            at, b = f.tell(), f.read(8)
+            if len(b) < 8:
+                raise BincodeError(f"the data ends at byte {size}, before {what} (a u64 at byte {at})")
+            return int.from_bytes(b, "little")
+        try:
+            n = u64("the buffer count")
+            if n > (size - 8) // 8:
+                raise BincodeError(f"it announces {n} buffers, more than {size} bytes can hold")
+            for i in range(n):
+                length = u64(f"the length of buffer {i}")
+                if length > size - f.tell():
+                    raise BincodeError(f"buffer {i} of {length} bytes runs past the end ({size} bytes)")
+                f.seek(length, os.SEEK_CUR)
+            u64("ptr")
+            proofs = u64("the deferred-proof count")
+        except BincodeError as e:
+            return str(e)
+        rest = size - f.tell()
+        if proofs == 0 and rest:
+            return f"{rest} bytes follow the end of the SP1Stdin"
+        if proofs and not rest:
+            return f"it announces {proofs} deferred proofs but none follow"
+        return None
 
 
 # --- program artifact (sdk-network-contract.md §4.3) ------------------------------------

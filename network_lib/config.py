@@ -3,18 +3,30 @@
 A config class is a frozen dataclass; a field whose type is another dataclass is a TOML
 table, and a field typed ``tuple[SomeDataclass, ...]`` is an array of tables. Unknown keys
 and bad values stop start-up with a `ConfigError` naming the key. Every leaf key can be
-overridden by ``<PREFIX>_<TABLE>_<KEY>`` in upper case (DESIGN.md "Configuration keys").
+overridden by ``<PREFIX>_<TABLE>_<KEY>`` in upper case (DESIGN.md "Configuration keys"); an
+environment variable with the prefix that names no key stops start-up too (a misspelled
+override must not be ignored), except the few non-configuration names in `EXEMPT_ENV`
+(listed in the README).
 """
 from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import typing
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
 
 T = TypeVar("T")
+
+# Not configuration keys: test switches and test hooks (README "Configuration").
+EXEMPT_ENV = frozenset({
+    "HIEROPHANT_SLOW_TESTS",            # pytest: run the slow tests
+    "HIEROPHANT_STRESS_CYCLES",         # pytest: run the kill -9 / restart stress test
+    "HIEROPHANT_TEST_RUN",              # pytest: marks the processes of one test run
+    "CONTEMPLANT_PROTOCOL_VERSION",     # tests: announce another protocol version
+})
 
 
 class ConfigError(Exception):
@@ -47,7 +59,36 @@ def load(cls: type[T], path: str | Path | None, env_prefix: str,
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{path}: not valid TOML: {e}") from None
     environ = os.environ if environ is None else environ
+    check_environment(cls, env_prefix, environ)
     return _build(cls, data, [], env_prefix.upper(), environ)
+
+
+def check_environment(cls: type, env_prefix: str, environ: Mapping[str, str]) -> None:
+    """ConfigError naming every `<PREFIX>_*` variable that overrides no key of `cls`."""
+    head = env_prefix.upper() + "_"
+    unknown = sorted(v for v in environ
+                     if v.startswith(head) and v not in EXEMPT_ENV and not _env_names_key(cls, v[len(head):]))
+    if unknown:
+        raise ConfigError(f"unknown environment variable(s) {', '.join(unknown)}: {head}<KEY> must name a "
+                          "configuration key in upper case, tables joined with _ (e.g. "
+                          f"{head}HTTP_PORT)")
+
+
+def _env_names_key(cls: type, rest: str) -> bool:
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        name, tp = f.name.upper(), hints[f.name]
+        item = _table_array_item(tp)
+        if dataclasses.is_dataclass(tp):
+            if rest.startswith(name + "_") and _env_names_key(tp, rest[len(name) + 1:]):
+                return True
+        elif item is not None:
+            m = re.fullmatch(rf"{re.escape(name)}_\d+_(.+)", rest)
+            if m and _env_names_key(item, m.group(1)):
+                return True
+        elif rest == name:
+            return True
+    return False
 
 
 def _build(cls: type[T], data: Any, where: list[str], prefix: str,

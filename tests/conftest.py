@@ -1,13 +1,33 @@
-"""Session-wide real servers (tests/servers.py): one PostgreSQL cluster and one SeaweedFS S3
-server per test session, started on first use; each test gets its own database or bucket.
-Tests that need one are skipped, naming the missing package, when it is not installed."""
+"""Session-wide parts of the suite.
+
+- No process started by the run outlives it (tests/leftovers.py): checked when the session ends.
+- Real servers (tests/servers.py): one PostgreSQL cluster and one SeaweedFS S3 server per test
+  session, started on first use; each test gets its own database or bucket. Tests that need
+  one are skipped, naming the missing package, when it is not installed.
+"""
 from __future__ import annotations
 
 import secrets
 
 import pytest
 
-from tests import servers
+from tests import leftovers, servers
+
+RUN_ID = leftovers.mark_run()
+LEFTOVER_GRACE_SECS = 15.0
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    left = leftovers.wait_gone(RUN_ID, LEFTOVER_GRACE_SECS)
+    if not left:
+        return
+    leftovers.kill(left)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = [f"{len(left)} process(es) started by this test run were still running after it "
+             f"(killed now):"] + [f"  pid {pid}: {cmd}" for pid, cmd in left]
+    if reporter is not None:
+        reporter.write_line("\n".join(lines), red=True)
+    session.exitstatus = 1
 
 
 def _server(missing, make):

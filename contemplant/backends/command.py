@@ -4,7 +4,8 @@ The command (split like a shell would, never run through one) gets the job's fil
 parameters as arguments and as `PROVER_*` environment variables, reports progress as JSON
 lines on stdout and ends with an exit status: 0 success (the proof file written), 3 the
 guest failed (`program`), anything else `infrastructure`. Each child runs in its own
-session so `cancel` can kill its whole process group.
+session so `cancel` can kill its whole process group, and that session dies whole with the
+contemplant, even by `kill -9` (network_lib/lifeline.py).
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ import os
 import shlex
 import shutil
 import signal
-import sys
 from pathlib import Path
 from typing import Optional
 
@@ -24,6 +24,7 @@ from twisted.internet import defer, protocol
 
 from contemplant.backends.base import ELF_FILE, PROOF_FILE, STDIN_FILE, Backend, BackendFailure, Capabilities, ProgressFn
 from contemplant.config import ProverConfig
+from network_lib import lifeline
 from network_lib.config import ConfigError
 from network_lib.versions import ProofMode, circuit_from_crate_version
 from network_lib.worker_protocol import Job
@@ -35,8 +36,6 @@ VK_FILE = "vk.bin"
 MAX_LINE = 64 * 1024          # longer output lines are cut (bounded memory)
 STDERR_TAIL = 20              # lines kept for the failure message
 KILL_GRACE_SECS = 5.0         # SIGTERM, then SIGKILL
-# exec the command in a new session: its pid is then its process group (for killpg)
-_SETSID = "import os, sys; os.setsid(); os.execvp(sys.argv[1], sys.argv[1:])"
 
 
 def job_environment(job: Job, workdir: Path) -> dict[str, str]:
@@ -201,8 +200,9 @@ class CommandBackend(Backend):
         _write_vk(job, workdir / VK_FILE)
         argv, env = self.command_line(job, workdir)
         proc = ProverProcess(label, progress)
-        self.reactor.spawnProcess(proc, sys.executable, [sys.executable, "-c", _SETSID, *argv],
-                                  env=env)   # in the contemplant's directory, like its config paths
+        # in the contemplant's directory, like its config paths; its pid is its process group
+        shim = lifeline.launcher_argv(argv, new_session=True)
+        self.reactor.spawnProcess(proc, shim[0], shim, env=env)
         self._running[key] = proc
         log.info("job %s: started %s (pid %s)", label, shlex.join(argv[:1]), proc.transport.pid)
         d = defer.Deferred(canceller=lambda _d: self._kill(proc))

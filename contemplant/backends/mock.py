@@ -21,8 +21,10 @@ from twisted.internet.interfaces import IReactorTime
 from contemplant.backends.base import (ELF_FILE, PROOF_FILE, STDIN_FILE, Backend, BackendFailure, Capabilities,
                                        ProgressFn)
 from contemplant.config import ALL_MODES, ProverConfig
+from network_lib import versions
 from network_lib.executor.pool import ExecutionPool, Verdict
-from network_lib.mockproof import MockProofError, mock_proof
+from network_lib.mockproof import V6_VK_LEN, MockProofError, mock_proof
+from network_lib.versions import ProofMode
 from network_lib.worker_protocol import Job
 
 log = logging.getLogger("contemplant.mock")
@@ -45,8 +47,7 @@ class MockBackend(Backend):
         self.executions = executions or ExecutionPool(1)
 
     def stop(self) -> defer.Deferred:
-        self.executions.stop()
-        return defer.succeed(None)
+        return self.executions.stop()
 
     def prove(self, job: Job, workdir: Path, progress: ProgressFn) -> defer.Deferred:
         key = (job.request_id, job.attempt)
@@ -113,9 +114,14 @@ class MockBackend(Backend):
 
 
 def _mock(job: Job, mode: int, public_values: bytes) -> bytes:
-    """The SDK mock ProofFromNetwork with the executed public values (§4.5)."""
+    """The SDK mock ProofFromNetwork with the executed public values (§4.5). A v6 Compressed
+    proof embeds the vk (§4.6a): for a program registered without one, an all-zero vk."""
     try:
         vk = base64.b64decode(job.vk, validate=True) if job.vk else None
+        if not vk and mode == ProofMode.COMPRESSED and versions.major(job.circuit_version) == 6:
+            log.info("job %s#%d: the program was registered without a vk; the mock Compressed "
+                     "proof carries an all-zero %d-byte vk", job.request_id[:18], job.attempt, V6_VK_LEN)
+            vk = bytes(V6_VK_LEN)
         vk_hash = bytes.fromhex(job.vk_hash[2:] if job.vk_hash.startswith("0x") else job.vk_hash)
         return mock_proof(mode, job.circuit_version, vk_hash, public_values, vk)
     except (MockProofError, binascii.Error, ValueError) as e:

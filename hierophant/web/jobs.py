@@ -81,11 +81,25 @@ class StatusJson(resource.Resource):
     def render_GET(self, request):
         if not _trusted(request, self.admin_token):
             return text(request, 403, "status endpoints answer loopback clients or Authorization: Bearer <admin_token>")
-        return json_body(request, self.produce(request))
+        try:
+            return json_body(request, self.produce(request))
+        except BadQuery as e:
+            return text(request, 400, str(e))
+
+
+class BadQuery(ValueError):
+    """A query parameter out of bounds; the message names it (answered 400)."""
+
+
+MAX_HISTORY = 10_000
 
 
 def history_limit(request) -> int:
+    raw = request.args.get(b"limit", [b"100"])[0]
     try:
-        return max(1, min(10_000, int(request.args.get(b"limit", [b"100"])[0])))
+        limit = int(raw)
     except ValueError:
-        return 100
+        limit = 0
+    if not 1 <= limit <= MAX_HISTORY:
+        raise BadQuery(f"limit must be a whole number from 1 to {MAX_HISTORY}, got {raw.decode(errors='replace')!r}")
+    return limit

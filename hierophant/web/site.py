@@ -84,14 +84,16 @@ def build_site(uploads: Uploads, index: ArtifactIndex, serving: Callable[[], boo
 
 
 _SECRET_PATH = re.compile(rb"^/(upload|proofs|jobs)/([^/?]{8})[^/?]*")
+_SECRET_QUERY = re.compile(rb"([?&]token=)[^&]*")      # /dashboard?token=<admin_token>
 
 
 @provider(IAccessLogFormatter)
 def redacting_log_formatter(timestamp, request) -> str:
     """The combined log format, with URL tokens cut to 8 characters: the tokens are
-    capabilities (upload, download, job access), and logs are read by more people."""
+    capabilities (upload, download, job access), and logs are read by more people. A
+    `token=` query parameter (the dashboard's admin token) is left out entirely."""
     ip = request.getClientAddress()
-    uri = _SECRET_PATH.sub(rb"/\1/\2...", request.uri)
+    uri = _SECRET_QUERY.sub(rb"\1...", _SECRET_PATH.sub(rb"/\1/\2...", request.uri))
     return '"%s" - - %s "%s %s %s" %d %s "%s"' % (
         getattr(ip, "host", "-"), timestamp, request.method.decode("ascii", "replace"),
         uri.decode("ascii", "replace"), (request.clientproto or b"").decode("ascii", "replace"),

@@ -11,6 +11,7 @@ Runs on the reactor; checks run in a thread or process pool.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -18,6 +19,7 @@ from typing import Protocol
 from twisted.internet import defer, threads
 
 from hierophant.artifacts import ArtifactIndex
+from hierophant.metrics import HierophantMetrics
 from hierophant.model import Artifact, ArtifactKind, ProofRequest, rid_hex
 from hierophant.spool import Outcome, Spool, SpoolError
 from hierophant.workers.acceptance import check_proof_file
@@ -76,10 +78,12 @@ class Attempts(Protocol):
 
 
 class ProofIntake:
-    def __init__(self, attempts: Attempts, artifacts: ArtifactIndex, checker: ProofChecker, reactor=None) -> None:
+    def __init__(self, attempts: Attempts, artifacts: ArtifactIndex, checker: ProofChecker, reactor=None,
+                 metrics: HierophantMetrics | None = None) -> None:
         if reactor is None:
             from twisted.internet import reactor
         self.attempts, self.artifacts, self.checker = attempts, artifacts, checker
+        self.metrics = metrics or HierophantMetrics()
         self.reactor = reactor
         self._accepting: set[str] = set()
 
@@ -107,7 +111,10 @@ class ProofIntake:
     @defer.inlineCallbacks
     def _accept(self, token: str, result) -> defer.Deferred:
         r = self.attempts.current(token)
+        checking = time.perf_counter()
         verdict = yield self.checker.check(r, result.path)
+        self.metrics.proof_checked("refused" if verdict.problem else verdict.checked, time.perf_counter() - checking)
+        self.metrics.upload("proof", 422 if verdict.problem else 200, result.wire_bytes)
         if self.attempts.current(token) is None:
             yield self._unlink(result.path)
             return Outcome(409, verdict.problem or "the attempt was superseded while its proof was being checked")

@@ -28,6 +28,7 @@ from twisted.python.failure import Failure
 from hierophant.artifacts import ArtifactIndex
 from hierophant.config import SchedulerConfig
 from hierophant.history import History
+from hierophant.metrics import HierophantMetrics
 from hierophant.model import Artifact, DeadWorker, Fulfillment, ProofRecord, ProofRequest, new_token, parse_rid, rid_hex
 from hierophant.programs import Programs
 from hierophant.requests import NotCommitted, RequestBook
@@ -58,7 +59,7 @@ class Refused(Exception):
 class Scheduler(service.Service):
     def __init__(self, cfg: SchedulerConfig, book: RequestBook, artifacts: ArtifactIndex, programs: Programs,
                  public_base: str, execution_enabled: bool, history: History, dead: DeadWorkers,
-                 clock=None) -> None:
+                 clock=None, metrics: HierophantMetrics | None = None) -> None:
         if clock is None:
             from twisted.internet import reactor as clock
         self.cfg = cfg
@@ -67,6 +68,9 @@ class Scheduler(service.Service):
         self.public_base = public_base
         self.execution_enabled = execution_enabled
         self.clock = clock
+        self.metrics = metrics or HierophantMetrics()
+        # (worker_id, mode, seconds, cycles or None) of each accepted proof: the ETA rates learn
+        self.on_proven: list = []
         self.registry = Registry()
         self.queue = JobQueue()
         self.liveness = Liveness(clock, cfg, self.registry, self)
@@ -78,6 +82,7 @@ class Scheduler(service.Service):
         self._blocked: set[str] = set()             # workers with a prover refusing for a while
         self._warned: dict[tuple[int, str], float] = {}
         self._dispatching = self._again = False
+        self._cancelled: set[bytes] = set()         # being cancelled by an operator (history outcome)
         self._load()
 
     @property
@@ -196,6 +201,7 @@ class Scheduler(service.Service):
             elf_url=f"{base}/elf", stdin_url=f"{base}/stdin", proof_upload_url=f"{base}/proof",
             deadline=r.deadline, cycle_limit=r.cycle_limit, nonce=[0, 0, 0, 0], total_cycles=r.cycles,
             prover=a.prover))
+        self.metrics.attempt_started(versions.ProofMode(r.mode).name)
         if w.freed_at is not None:
             self.latencies.append(self.clock.seconds() - w.freed_at)
             w.freed_at = None
@@ -225,6 +231,7 @@ class Scheduler(service.Service):
         if r is None or r.fulfillment != Fulfillment.ASSIGNED:
             return defer.succeed(None)
         w = self._release(rid)
+        self.metrics.requeued(why)
         written = self._with_history(self._history_record(r, w, why, detail))
         if cancel and w is not None and w.conn is not None:
             w.conn.send(wp.Cancel(request_id=rid_hex(rid), attempt=r.attempt, reason=why))
@@ -273,7 +280,8 @@ class Scheduler(service.Service):
         w = self.registry.get(self._held.get(rid))
         a = w.jobs.get(rid) if w is not None else None
         if a is not None:
-            rec = self._history_record(r, w, "given-up", r.failure, attempt=a.attempt, started=a.started)
+            outcome = "cancelled" if rid in self._cancelled else "given-up"
+            rec = self._history_record(r, w, outcome, r.failure, attempt=a.attempt, started=a.started)
             self._track(self.history.record(rec), "recording proof history")
         self._release(rid)
         if w is not None and a is not None and w.conn is not None:
@@ -288,6 +296,7 @@ class Scheduler(service.Service):
                           circuit_version=r.circuit_version, worker_id=w.worker_id if w else (r.worker_id or ""),
                           worker_name=w.name if w else "", started_at=started or r.assigned_at or now,
                           finished_at=now, outcome=outcome, detail=detail[:500], checked=checked)
+        self.metrics.attempt_finished(versions.ProofMode(r.mode).name, outcome, rec.finished_at - rec.started_at)
         return rec
 
     def _with_history(self, rec: ProofRecord) -> dict:
@@ -511,6 +520,7 @@ class Scheduler(service.Service):
     # -- strikes ------------------------------------------------------------------------------
     def strike(self, w: Worker, reason: str) -> None:
         w.strikes += 1
+        self.metrics.struck(dropped=w.strikes >= self.cfg.max_strikes)
         log.warning("worker %s strike %d/%d: %s", w.name, w.strikes, self.cfg.max_strikes, reason)
         if w.strikes < self.cfg.max_strikes:
             return
@@ -561,6 +571,7 @@ class Scheduler(service.Service):
         w = self.registry.get(self._held.get(request_id))
         now = self.clock.seconds()
         started = r.assigned_at or now
+        running = w.jobs.get(request_id) if w is not None else None
         self._release(request_id)
         rec = self._history_record(r, w, "fulfilled", detail, checked=checked)
 
@@ -572,6 +583,9 @@ class Scheduler(service.Service):
         if w is not None:
             w.completed += 1
             w.record_time(r.mode, now - started)
+            cycles = r.cycles if r.cycles is not None else (running.cycles if running is not None else None)
+            for fn in self.on_proven:
+                fn(w.worker_id, r.mode, now - started, cycles)
         self.dispatch()
         d.addErrback(self._fulfilment_lost, request_id, artifact)
         return d
@@ -618,7 +632,10 @@ class Scheduler(service.Service):
         if r.terminal:
             return defer.succeed(r)
         self.queue.discard(request_id)
-        return self.book.give_up(request_id, f"cancelled: {reason}")
+        self._cancelled.add(request_id)
+        d = self.book.give_up(request_id, reason)
+        d.addBoth(lambda result: (self._cancelled.discard(request_id), result)[1])
+        return d
 
     def requeue(self, request_id: bytes, why: str = "requeued by an operator") -> defer.Deferred:
         """Take an assigned request back from its worker (cancelled there), no attempt spent."""

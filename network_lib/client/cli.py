@@ -18,6 +18,7 @@ from typing import Any, Callable, Optional, Sequence
 from google.protobuf.message import Message
 
 from network_lib import bincode, signing
+from network_lib.client import reasons
 from network_lib.client.errors import ClientError, RequestFailed
 from network_lib.client.network import NetworkClient, proof_version
 from network_lib.client.profiles import PROFILES
@@ -99,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--rpc-url", default=os.environ.get("NETWORK_RPC_URL") or DEFAULT_RPC_URL,
                    help="gRPC endpoint, http://host:port or https://host[:port] (default: %(default)s)")
+    p.add_argument("--http-url",
+                   help="the hierophant's HTTP base, asked why a request failed and how far it got "
+                        "(default: the RPC host, port + 10, as in the default configuration)")
     p.add_argument("--private-key", default=os.environ.get("NETWORK_PRIVATE_KEY"),
                    help="signing key in hex (default: $NETWORK_PRIVATE_KEY)")
     p.add_argument("--unsigned", action="store_true",
@@ -291,23 +295,56 @@ def _request(c: NetworkClient, a: argparse.Namespace) -> None:
     print("0x" + rid.hex())
 
 
+def _http_url(a: argparse.Namespace) -> str:
+    return a.http_url or reasons.default_http_url(a.rpc_url)
+
+
+def _with_reason(a: argparse.Namespace, request_id: str, found: dict[str, Any], failed: bool) -> dict[str, Any]:
+    """`found` plus the hierophant's `failure_reason` when the request failed."""
+    if failed:
+        why = reasons.failure_reason(_http_url(a), _hex(request_id, "request id"))
+        found["failure_reason"] = why or "(not told: no /requests endpoint answered at " + _http_url(a) + ")"
+    return found
+
+
 def _status(c: NetworkClient, a: argparse.Namespace) -> None:
-    _print_json(message_json(c.get_proof_status(a.request_id)))
+    st = c.get_proof_status(a.request_id)
+    failed = st.fulfillment_status == pb.UNFULFILLABLE or st.execution_status == pb.UNEXECUTABLE
+    _print_json(_with_reason(a, a.request_id, message_json(st), failed))
+
+
+def _progress(a: argparse.Namespace) -> Optional[Callable[[bytes, Any], None]]:
+    """A progress bar on a terminal (phase, percent, ETA once known); nothing otherwise."""
+    if not sys.stdout.isatty():
+        return None
+    bar = a.progress_bar = reasons.ProgressBar(sys.stdout)
+
+    def on_poll(request_id: bytes, st: Any) -> None:
+        fallback = "proving" if st.fulfillment_status == pb.ASSIGNED else "queued"
+        bar.draw(reasons.fetch(_http_url(a), request_id), fallback)
+    return on_poll
 
 
 def _wait(c: NetworkClient, a: argparse.Namespace) -> None:
-    _emit_proof(c.wait_proof(a.request_id, timeout=a.timeout), a.out)
+    proof = c.wait_proof(a.request_id, timeout=a.timeout, on_poll=_progress(a))
+    _close_progress(a)
+    _emit_proof(proof, a.out)
 
 
 def _prove(c: NetworkClient, a: argparse.Namespace) -> None:
     vk = a.vk.read_bytes() if a.vk else b""
-    proof = c.prove(a.vk_hash, vk, a.elf, a.stdin, a.mode, timeout_secs=a.timeout, **_request_kwargs(a))
+    proof = c.prove(a.vk_hash, vk, a.elf, a.stdin, a.mode, timeout_secs=a.timeout, on_poll=_progress(a),
+                    **_request_kwargs(a))
+    _close_progress(a)
     _emit_proof(proof, a.out)
 
 
 def _details(c: NetworkClient, a: argparse.Namespace) -> None:
     req = c.get_proof_request_details(a.request_id)
-    _print_json(message_json(req) if req is not None else None)
+    if req is None:
+        return _print_json(None)
+    failed = req.fulfillment_status == pb.UNFULFILLABLE or req.execution_status == pb.UNEXECUTABLE
+    _print_json(_with_reason(a, a.request_id, message_json(req), failed))
 
 
 def _list(c: NetworkClient, a: argparse.Namespace) -> None:
@@ -366,12 +403,22 @@ def main(
     try:
         _run(args, client_factory)
     except RequestFailed as e:
-        return _fail(e, EXIT_REQUEST_FAILED)
+        _close_progress(args)
+        why = reasons.failure_reason(_http_url(args), e.request_id)
+        return _fail(f"{e}: {why}" if why else e, EXIT_REQUEST_FAILED)
     except (ClientError, ValueError, OSError) as e:
         return _fail(e, EXIT_ERROR)
     except KeyboardInterrupt:
         return _fail("interrupted", EXIT_INTERRUPTED)
+    finally:
+        _close_progress(args)
     return 0
+
+
+def _close_progress(a: argparse.Namespace) -> None:
+    bar = getattr(a, "progress_bar", None)
+    if bar is not None:
+        bar.close()
 
 
 def _fail(err: object, code: int) -> int:

@@ -325,11 +325,13 @@ class NetworkClient:
         request_id: bytes | str,
         timeout: Optional[float] = None,
         poll_interval: float = POLL_INTERVAL_SECS,
+        on_poll: Optional[Callable[[bytes, pb.GetProofRequestStatusResponse], None]] = None,
     ) -> bytes:
         """Poll until terminal (§1.3 C); returns bincode(ProofFromNetwork) as downloaded.
 
         Raises RequestTimedOut / RequestUnexecutable / RequestUnfulfillable (and, for 6.x,
-        RequestReverted / RequestExpired) in the profile's §6.1 order.
+        RequestReverted / RequestExpired) in the profile's §6.1 order. `on_poll(request_id,
+        status)` sees each status that is still pending (a progress display).
         """
         rid, start, announced = _b32(request_id, "request id"), self._monotonic(), False
         while True:
@@ -349,6 +351,8 @@ class NetworkClient:
             if st.fulfillment_status == pb.ASSIGNED and not announced:
                 log.info("Proof request assigned, proving...")
                 announced = True
+            if on_poll is not None:
+                on_poll(rid, st)
             self._sleep(poll_interval)
 
     def prove(
@@ -360,6 +364,7 @@ class NetworkClient:
         mode: int | str | ProofMode = ProofMode.CORE,
         *,
         timeout_secs: Optional[int] = None,
+        on_poll: Optional[Callable[[bytes, pb.GetProofRequestStatusResponse], None]] = None,
         **request_kwargs: Any,
     ) -> bytes:
         """register_program + request_proof + wait_proof, as ``client.prove(..).run()``.
@@ -373,7 +378,7 @@ class NetworkClient:
         rid = self.request_proof(
             vk_hash, stdin, mode, timeout_secs=timeout_secs or DEFAULT_TIMEOUT_SECS, **request_kwargs
         )
-        return self.wait_proof(rid, timeout=timeout_secs)
+        return self.wait_proof(rid, timeout=timeout_secs, on_poll=on_poll)
 
     # --- details and listing (§2.6) ----------------------------------------------------------
 

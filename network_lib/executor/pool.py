@@ -3,15 +3,28 @@
 Execution is CPU-bound Python/unicorn work, so it runs in separate processes (spawned, not
 forked: the parent runs gRPC and reactor threads). Inputs travel as file paths, so a large
 stdin is read by the child, not pickled through a pipe.
+
+No worker outlives its daemon (issue 8): each arms PDEATHSIG and watches its parent pid
+(network_lib/lifeline.py), and ignores SIGINT (a terminal's Ctrl-C reaches the whole
+process group; the daemon decides what stops). With the workers gone, multiprocessing's
+resource tracker reads end-of-file and exits too. `stop` kills the workers and joins the
+pool in a thread, so a stop is quick even with an execution running, and every semaphore
+is released. After a `kill -9` the tracker unlinks the pool's semaphores as designed; it
+is started with its stderr on /dev/null so that this routine cleanup does not print
+"leaked semaphore" warnings into the daemon's terminal.
 """
 from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
+import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from twisted.internet import defer
+from twisted.internet import defer, threads
+
+from network_lib import lifeline
 
 
 @dataclass(frozen=True)
@@ -47,21 +60,6 @@ def run_files(elf_path: str, elf_offset: int, stdin_path: str, cycle_limit: int 
     return Verdict(True, cycles=report.cycles, public_values=report.public_values)
 
 
-def die_with_parent() -> None:
-    """In a pool process: be killed when the parent dies, even by kill -9 (Linux
-    PR_SET_PDEATHSIG); otherwise every killed hierophant leaves its pool processes behind."""
-    import ctypes
-    import os
-    import signal
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)      # PR_SET_PDEATHSIG = 1
-    except (OSError, AttributeError):
-        return
-    if os.getppid() == 1:       # the parent died before the call: nobody will signal us
-        os._exit(0)
-
-
 class ExecutionPool:
     def __init__(self, processes: int) -> None:
         self.processes = processes
@@ -77,8 +75,10 @@ class ExecutionPool:
         `args` must pickle); the pool starts on first use. Also used by proof checks."""
         from twisted.internet import reactor
         if self._pool is None:
+            _start_tracker_quietly()
             self._pool = concurrent.futures.ProcessPoolExecutor(
-                self.processes, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent)
+                self.processes, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_worker_init, initargs=(os.getpid(),))
         future = self._pool.submit(fn, *args)
         d: defer.Deferred = defer.Deferred(canceller=lambda _: future.cancel())
 
@@ -90,10 +90,46 @@ class ExecutionPool:
         future.add_done_callback(done)
         return d
 
-    def stop(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+    def stop(self) -> defer.Deferred:
+        """Kill the workers (a running execution is abandoned) and join the pool off the
+        reactor; fires when every worker is gone."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return defer.succeed(None)
+        workers = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for p in workers:
+            try:
+                p.kill()
+            except (OSError, ValueError):
+                pass        # already gone
+        return threads.deferToThread(_join, pool, workers)
+
+
+def _join(pool: concurrent.futures.ProcessPoolExecutor, workers: list) -> None:
+    pool.shutdown(wait=True)
+    for p in workers:
+        p.join(5)
+
+
+def _start_tracker_quietly() -> None:
+    """Start multiprocessing's resource tracker (once) with /dev/null as its stderr."""
+    from multiprocessing import resource_tracker
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        resource_tracker.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _worker_init(parent_pid: int) -> None:
+    """In each pool worker, before any job: die with the parent, leave Ctrl-C to it."""
+    lifeline.die_with_parent(parent_pid)
+    lifeline.watch_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _fire(d: defer.Deferred, error: BaseException | None, verdict: Verdict | None) -> None:

@@ -73,3 +73,22 @@ def make_contemplant(tmp_path):
         if c.proc is not None and c.proc.poll() is None:
             c.proc.send_signal(signal.SIGCONT)
             c.kill9()
+
+
+@pytest.fixture
+def make_prometheus(tmp_path):
+    """Factory of real Prometheus servers scraping {job: [host:port, ...]}; skipped (naming the
+    Debian package) where Prometheus is not installed; all are stopped at the end."""
+    from tests.integration.prometheus_server import MISSING, Prometheus, binary
+    if binary() is None:
+        pytest.skip(MISSING)
+    started: list = []
+
+    def make(jobs: dict[str, list[str]], name: str = "prometheus") -> Prometheus:
+        p = Prometheus(tmp_path / name, jobs)
+        started.append(p)
+        return p.start()
+
+    yield make
+    for p in started:
+        p.stop()

@@ -1,4 +1,8 @@
-"""Real `twistd` processes on loopback ports, as a user runs them."""
+"""Real `twistd` processes on loopback ports, as a user runs them.
+
+Each daemon starts in its own session (its pid is the session id), so a test can list what
+it left behind (`session_processes`) and a terminal's Ctrl-C reaches pytest only.
+"""
 from __future__ import annotations
 
 import os
@@ -13,6 +17,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 WORKER_TOKEN = "test-worker-token"
+START_TIMEOUT_SECS = 90.0      # generous: a loaded 2-core machine starts a daemon slowly
 
 
 def free_port() -> int:
@@ -101,7 +106,8 @@ class Hierophant:
     def data_dir(self) -> Path:
         return Path(self.cfg["data_dir"])
 
-    def start(self, timeout: float = 30.0, env: dict | None = None, ready: bool | None = True) -> "Hierophant":
+    def start(self, timeout: float = START_TIMEOUT_SECS, env: dict | None = None,
+              ready: bool | None = True) -> "Hierophant":
         """Start; wait until it serves (`ready`), or, for a possible standby, until it answers
         (False), or not at all (None)."""
         write_toml(self.config_path, self.cfg)
@@ -109,7 +115,8 @@ class Hierophant:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [*twistd_command(), "-n", "--pidfile=", "hierophant", "-c", str(self.config_path)],
-            cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, env=environment)
+            cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, env=environment, start_new_session=True)
+        log.close()
         if ready is not None:
             self.wait_ready(timeout) if ready else self.wait_answering(timeout)
         return self
@@ -217,14 +224,15 @@ class Hierophant:
         return self.start()
 
 
-def run_twistd_expecting_failure(workdir: Path, values: dict, timeout: float = 30.0) -> tuple[int, str]:
-    """Start a hierophant with `values` as its whole config; return (exit code, output)."""
+def run_twistd_expecting_failure(workdir: Path, values: dict, timeout: float = START_TIMEOUT_SECS,
+                                 env: dict | None = None, daemon: str = "hierophant") -> tuple[int, str]:
+    """Start a `daemon` with `values` as its whole config; return (exit code, output)."""
     workdir.mkdir(parents=True, exist_ok=True)
     cfg = workdir / "bad.toml"
     write_toml(cfg, values)
-    proc = subprocess.run([*twistd_command(), "-n", "--pidfile=", "hierophant", "-c", str(cfg)],
+    proc = subprocess.run([*twistd_command(), "-n", "--pidfile=", daemon, "-c", str(cfg)],
                           cwd=workdir, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+                          env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}, start_new_session=True)
     return proc.returncode, proc.stdout + proc.stderr
 
 
@@ -248,13 +256,14 @@ class Contemplant:
         self.log_path = workdir / "contemplant.log"
         self.proc: subprocess.Popen | None = None
 
-    def start(self, env: dict | None = None, wait: bool = True, timeout: float = 30.0) -> "Contemplant":
+    def start(self, env: dict | None = None, wait: bool = True, timeout: float = START_TIMEOUT_SECS) -> "Contemplant":
         write_toml(self.config_path, self.cfg)
         environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [*twistd_command(), "-n", "--pidfile=", "contemplant", "-c", str(self.config_path)],
-            cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, env=environment)
+            cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, env=environment, start_new_session=True)
+        log.close()
         if wait:
             self.wait_registered(timeout)
         return self
@@ -264,7 +273,7 @@ class Contemplant:
         p = Path(self.cfg["state_dir"]) / "worker_id"
         return p.read_text().strip() if p.exists() else None
 
-    def wait_registered(self, timeout: float = 30.0) -> dict:
+    def wait_registered(self, timeout: float = START_TIMEOUT_SECS) -> dict:
         """Wait until the hierophant lists this worker as connected."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -292,6 +301,28 @@ class Contemplant:
 
     def wait_exit(self, timeout: float = 60.0) -> int:
         return self.proc.wait(timeout)
+
+
+def session_processes(sid: int) -> list[int]:
+    """Live (non-zombie) processes of session `sid`: a daemon started here and its children."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z" and int(fields[3]) == sid:   # state, ppid, pgrp, session
+                found.append(int(entry.name))
+    return found
+
+
+def wait_session_empty(sid: int, timeout: float = 10.0) -> list[int]:
+    """Poll until session `sid` has no live process; return what is still there."""
+    deadline = time.monotonic() + timeout
+    while (left := session_processes(sid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
 
 
 def get_json(url: str):

@@ -1,7 +1,11 @@
 """The execution process pool: verdicts for good, failing and endless guests."""
 from __future__ import annotations
 
+import time
+
 import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.task import deferLater
 
 from network_lib.executor.pool import ExecutionPool, Verdict
 from tests.integration.sp1data import elf, looping_elf, panicking_elf, stdin
@@ -32,4 +36,19 @@ def test_verdicts(tmp_path):
         bad = yield pool.run(e, 8, s, 10_000)
         assert bad.cause == 7 and "ELF" in bad.message
     finally:
-        pool.stop()
+        yield pool.stop()
+
+
+@pytest_twisted.inlineCallbacks
+def test_stop_during_a_long_execution_is_quick_and_leaves_no_worker(tmp_path):
+    pool = ExecutionPool(1)
+    e, s = _files(tmp_path, looping_elf(), stdin())
+    running = pool.run(e, 8, s, 10**12)
+    running.addErrback(lambda f: None)
+    yield deferLater(reactor, 1.0, lambda: None)            # the worker is executing
+    workers = list(pool._pool._processes.values())
+    assert workers and all(p.is_alive() for p in workers)
+    started = time.monotonic()
+    yield pool.stop()
+    assert time.monotonic() - started < 5
+    assert not any(p.is_alive() for p in workers)

@@ -36,7 +36,8 @@ def fake_nvml(count=2, fail_init=False, unsupported=()):
         nvmlDeviceGetName=query("name", lambda h: b"NVIDIA H100 80GB HBM3" if h == 0 else "NVIDIA L4"),
         nvmlDeviceGetMemoryInfo=query("mem", lambda h: types.SimpleNamespace(used=1 << 30, total=80 << 30, free=0)),
         nvmlDeviceGetUtilizationRates=query("util", lambda h: types.SimpleNamespace(gpu=97 - h, memory=40)),
-        nvmlDeviceGetTemperature=query("temp", lambda h: 61 + h))
+        nvmlDeviceGetTemperature=query("temp", lambda h: 61 + h),
+        nvmlDeviceGetPowerUsage=query("power", lambda h: 350_500 - h * 1000))
     return m
 
 
@@ -44,9 +45,10 @@ def test_sample_shape():
     gpus = GpuMonitor(fake_nvml(unsupported={("temp", 1)})).sample()
     assert gpus == [
         {"index": 0, "name": "NVIDIA H100 80GB HBM3", "memory_used_bytes": 1 << 30,
-         "memory_total_bytes": 80 << 30, "utilization_percent": 97, "temperature_c": 61},
+         "memory_total_bytes": 80 << 30, "utilization_percent": 97, "temperature_c": 61, "power_watts": 350.5},
         {"index": 1, "name": "NVIDIA L4", "memory_used_bytes": 1 << 30,
-         "memory_total_bytes": 80 << 30, "utilization_percent": 96, "temperature_c": None}]
+         "memory_total_bytes": 80 << 30, "utilization_percent": 96, "temperature_c": None,
+         "power_watts": 349.5}]
 
 
 def test_nvml_is_initialised_once():

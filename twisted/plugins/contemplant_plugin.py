@@ -29,6 +29,8 @@ class ContemplantServiceMaker:
         from contemplant.config import load_config
         from contemplant.service import make_service
         from network_lib.config import ConfigError
+        from network_lib.logs import enable_fatal_tracebacks
+        enable_fatal_tracebacks()
         try:
             svc = make_service(load_config(options["config"]))
         except ConfigError as e:

@@ -25,6 +25,8 @@ class HierophantServiceMaker:
         from hierophant.errors import StoreUnavailable
         from hierophant.service import make_service
         from network_lib.config import ConfigError
+        from network_lib.logs import enable_fatal_tracebacks
+        enable_fatal_tracebacks()
         try:
             return make_service(load_config(options["config"]))
         except ConfigError as e:

@@ -12,13 +12,13 @@ import os
 import re
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Callable, Optional
 
 from twisted.internet import defer, protocol
 from twisted.python.failure import Failure
 
+from network_lib import lifeline
 from network_lib.config import ConfigError
 
 log = logging.getLogger("contemplant.sp1_gpu")
@@ -27,12 +27,6 @@ log = logging.getLogger("contemplant.sp1_gpu")
 DEFAULT_RUST_LOG = "info,sp1_prover::worker=debug,sp1_core_executor=debug"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 VERSION_TIMEOUT_SECS = 30
-# Linux: the server gets SIGKILL when the contemplant dies, even by SIGKILL (like the SDK's
-# kill_on_drop, §1.1): prctl(PR_SET_PDEATHSIG) survives the exec into the binary.
-_LAUNCHER = ("import ctypes, os, signal, sys\n"
-             "ctypes.CDLL(None).prctl(1, signal.SIGKILL)\n"
-             "if os.getppid() != int(sys.argv[1]): os._exit(1)\n"
-             "os.execv(sys.argv[2], sys.argv[2:])\n")
 
 
 def socket_path(socket_dir: str, gpu: int) -> str:
@@ -137,9 +131,9 @@ class ServerProcess:
                "SP1_GPU_SOCKET_DIR": self.socket_dir,
                "RUST_LOG": os.environ.get("RUST_LOG", DEFAULT_RUST_LOG)}
         self.exited = defer.Deferred()
-        argv = [self.binary]
-        if sys.platform.startswith("linux"):
-            argv = [sys.executable, "-c", _LAUNCHER, str(os.getpid()), self.binary]
+        # The server gets SIGKILL when the contemplant dies, even by SIGKILL (like the SDK's
+        # kill_on_drop, §1.1): PR_SET_PDEATHSIG survives the exec into the binary.
+        argv = lifeline.launcher_argv([self.binary])
         self.transport = self.reactor.spawnProcess(_Lines(self), argv[0], argv, env=env)
         self.pid = self.transport.pid
         record_pid(pid_file(self.socket_dir, self.gpu), self.pid)
