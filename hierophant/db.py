@@ -105,7 +105,6 @@ class Database:
 
     def _transaction(self, ops: list[tuple[str, tuple]]) -> None:
         conn = self._conn
-        start = time.perf_counter()
         conn.execute("BEGIN IMMEDIATE")
         try:
             for sql, args in ops:
@@ -114,7 +113,6 @@ class Database:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        self.on_commit(time.perf_counter() - start)
 
 
 def _upsert(record: Any) -> tuple[str, tuple]:
