@@ -398,7 +398,8 @@ def test_after_a_restart_assigned_jobs_wait_reattach_grace(world, tmp_path):
     job = a.jobs()[0]
     # A second scheduler over the same committed records: the hierophant restarted.
     w.scheduler.stopService()
-    s2 = Scheduler(SchedulerConfig(reattach_grace_secs=60, heartbeat_timeout_secs=1000), w.book, w.artifacts, w.programs, "http://h",
+    s2 = Scheduler(SchedulerConfig(reattach_grace_secs=60, heartbeat_timeout_secs=1000), w.book, w.artifacts,
+                   w.programs, "http://h",
                    execution_enabled=False, history=w.history, dead=DeadWorkers(w.store), clock=w.clock)
     s2.startService()
     try:
