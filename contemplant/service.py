@@ -26,6 +26,7 @@ from contemplant.jobs import Jobs
 from contemplant.state import StateDir
 from contemplant.transfer import Backoff
 from network_lib import worker_protocol as wp
+from network_lib.listening import ListeningPort, tcp_description
 from network_lib.logs import route_stdlib_logging
 
 log = logging.getLogger("contemplant")
@@ -65,15 +66,17 @@ class Contemplant(service.MultiService):
                          clock, http_backoff)
         self.connection = Connection(cfg.hierophant_ws_address, cfg.worker_token, self, clock,
                                      Backoff(*reconnect_backoff), self.software, protocol_version)
-        self.health_port = None
+        # GET /health on http_port; bound at privileged start-up, a port in use exits 2.
+        self.health_port = ListeningPort("contemplant", "http_port", f"0.0.0.0:{cfg.http_port}",
+                                         tcp_description(cfg.http_port), build_site(self.health),
+                                         clock if hasattr(clock, "listenTCP") else None)
+        self.health_port.setServiceParent(self)
 
     # -- lifecycle ----------------------------------------------------------------------------
     @defer.inlineCallbacks
     def startService(self):
         super().startService()
         self.state.write_pid()
-        from twisted.internet import reactor
-        self.health_port = reactor.listenTCP(self.cfg.http_port, build_site(self.health))
         log.info("contemplant %s (worker_id %s) starting: %d slots on %s; /health on port %d",
                  self.cfg.name, self.worker_id, self.jobs.slots,
                  ", ".join(b.capabilities.backend for b in self.backends),
@@ -96,9 +99,7 @@ class Contemplant(service.MultiService):
         yield self.connection.stop()
         yield defer.gatherResults([defer.maybeDeferred(b.stop) for b in self.backends],
                                   consumeErrors=True).addErrback(
-            lambda f: log.error("stopping a backend failed: %s", f.getErrorMessage()))
-        if self.health_port is not None:
-            yield self.health_port.stopListening()
+            lambda f: log.error("stopping a backend failed\n%s", f.getTraceback()))
         self.state.release()
         yield super().stopService()
         log.info("contemplant stopped%s",

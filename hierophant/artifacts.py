@@ -128,7 +128,7 @@ class ArtifactIndex:
         )
 
     @defer.inlineCallbacks
-    def create(self, kind: ArtifactKind, owner: bytes):
+    def create(self, kind: ArtifactKind, owner: bytes) -> defer.Deferred:
         """Mint and persist an uploadable artifact; its upload URL survives restarts."""
         artifact = self.new(kind, owner)
         yield self.store.write(put=[artifact])
@@ -143,22 +143,37 @@ class ArtifactIndex:
             self._by_download[artifact.download_token] = artifact
 
     @defer.inlineCallbacks
-    def store_file(self, artifact: Artifact, temp: Path, size: int, wire_sha256: bytes):
+    def store_file(self, artifact: Artifact, temp: Path, size: int, wire_sha256: bytes) -> defer.Deferred:
         """Move a finished temp file into the blob store, then mark the artifact complete
-        (durably). Fires with the new (complete) Artifact value; fails with StoreUnavailable
-        (temp file removed, nothing stored) when the bucket cannot take it."""
+        (durably). Fires with the new (complete) Artifact value; see `place_file`."""
+        done = yield self.place_file(artifact, temp, size, wire_sha256)
+        yield self.store.write(put=[done])
+        self.adopt(done)
+        return done
+
+    @defer.inlineCallbacks
+    def place_file(self, artifact: Artifact, temp: Path, size: int, wire_sha256: bytes) -> defer.Deferred:
+        """Move a finished temp file into place; fires with the complete Artifact value, which
+        the caller writes (e.g. in the same transaction as the record that refers to it) and
+        then hands to `adopt`. Until then nobody sees it. Fails with StoreUnavailable (temp
+        file removed, nothing stored) when the blob store cannot take it."""
         try:
             yield self._in_thread(self.files.commit, temp, artifact.id)
         except BaseException:
             yield self._in_thread(temp.unlink, missing_ok=True)
             raise
-        done = replace(artifact, complete=True, size=size, wire_sha256=wire_sha256, completed_at=now())
-        yield self.store.write(put=[done])
-        self._add(done)
-        return done
+        return replace(artifact, complete=True, size=size, wire_sha256=wire_sha256, completed_at=now())
+
+    def adopt(self, artifact: Artifact) -> None:
+        """Make an artifact value visible; call only after the store committed it."""
+        self._add(artifact)
+
+    def discard_file(self, artifact: Artifact) -> defer.Deferred:
+        """Remove the file of an artifact that was placed but never written."""
+        return self._in_thread(self.files.remove, artifact.id)
 
     @defer.inlineCallbacks
-    def delete(self, artifacts: list[Artifact]):
+    def delete(self, artifacts: list[Artifact]) -> defer.Deferred:
         if not artifacts:
             return
         yield self.store.write(delete=artifacts)

@@ -39,17 +39,18 @@ class History:
 
     def record(self, rec: ProofRecord) -> defer.Deferred:
         d = self.store.write(put=[rec])
-        d.addCallback(lambda _: self._append(rec))
+        d.addCallback(lambda _: self.adopt(rec))
         return d
 
-    def _append(self, rec: ProofRecord) -> None:
+    def adopt(self, rec: ProofRecord) -> None:
+        """Show a record written by someone else's transaction; call only after its commit."""
         if len(self.records) >= HISTORY_IN_MEMORY:
             old = self.records.popleft()
             self._older.append((old.finished_at, old.id))
         self.records.append(rec)
 
     @defer.inlineCallbacks
-    def prune(self, cut: float):
+    def prune(self, cut: float) -> defer.Deferred:
         """Delete records that finished before `cut`; returns how many."""
         doomed_old = [i for t, i in self._older if t < cut]
         doomed = [h for h in self.records if h.finished_at < cut]

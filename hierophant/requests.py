@@ -79,7 +79,7 @@ class RequestBook:
 
     # -- writing --------------------------------------------------------------------
     @defer.inlineCallbacks
-    def add(self, r: ProofRequest, nonces: dict[bytes, int] | None = None, also: Iterable = ()):
+    def add(self, r: ProofRequest, nonces: dict[bytes, int] | None = None, also: Iterable = ()) -> defer.Deferred:
         """Persist a new request (with its nonce and `also` records), then make it visible."""
         yield self.store.write(put=[r, *also], nonces=nonces)
         self._index(r)
@@ -87,18 +87,23 @@ class RequestBook:
             fn(r)
         return r
 
-    def update(self, request_id: bytes, **changes) -> defer.Deferred:
-        """Write the latest value with `changes`; visible once committed. Fires with it."""
+    def update(self, request_id: bytes, also: Iterable = (), committed: Callable[[], None] | None = None,
+               **changes) -> defer.Deferred:
+        """Write the latest value with `changes`; visible once committed. Fires with it.
+        `also`: records of other owners written in the same transaction; `committed` is called
+        after the commit, before the new value is published (their owners swap them in)."""
         old = self.latest(request_id)
         if old is None:
             return defer.fail(KeyError(f"unknown request {rid_hex(request_id)}"))
         new = replace(old, updated_at=now(), **changes)
         self._latest[request_id] = new
-        d = self.store.write(put=[new])
-        d.addCallbacks(self._committed, self._not_committed, callbackArgs=(new,), errbackArgs=(new,))
+        d = self.store.write(put=[new, *also])
+        d.addCallbacks(self._committed, self._not_committed, callbackArgs=(new, committed), errbackArgs=(new,))
         return d
 
-    def _committed(self, _, new: ProofRequest) -> ProofRequest:
+    def _committed(self, _, new: ProofRequest, committed: Callable[[], None] | None = None) -> ProofRequest:
+        if committed is not None:
+            committed()
         rid = new.request_id
         if self._latest.get(rid) is new:
             del self._latest[rid]
@@ -120,11 +125,12 @@ class RequestBook:
                   rid_hex(rid), failure.getTraceback())
         return Failure(NotCommitted(f"request {rid_hex(rid)}: {failure.getErrorMessage()}"))
 
-    def fulfill(self, request_id: bytes, proof_artifact: str) -> defer.Deferred:
+    def fulfill(self, request_id: bytes, proof_artifact: str, also: Iterable = (),
+                committed: Callable[[], None] | None = None) -> defer.Deferred:
         # Never FULFILLED with UNEXECUTABLE (§9 item 14).
-        return self.update(request_id, fulfillment=Fulfillment.FULFILLED, execution=Execution.EXECUTED,
-                           proof_artifact=proof_artifact, fulfilled_at=now(), failure="",
-                           worker_id=None, job_token=None, assigned_at=None)
+        return self.update(request_id, also, committed, fulfillment=Fulfillment.FULFILLED,
+                           execution=Execution.EXECUTED, proof_artifact=proof_artifact, fulfilled_at=now(),
+                           failure="", worker_id=None, job_token=None, assigned_at=None)
 
     def give_up(self, request_id: bytes, reason: str, unexecutable: bool = False,
                 fail_cause: int = 0, **changes) -> defer.Deferred:
@@ -141,7 +147,7 @@ class RequestBook:
                            failure=reason, execute_fail_cause=fail_cause, **changes)
 
     @defer.inlineCallbacks
-    def forget(self, requests: list[ProofRequest]):
+    def forget(self, requests: list[ProofRequest]) -> defer.Deferred:
         """Delete finished requests (retention)."""
         if not requests:
             return
@@ -185,13 +191,18 @@ class RequestBook:
             _, rid = heapq.heappop(self._deadlines)
             r = self.latest(rid)
             if r is not None and not r.terminal:
-                # A refused write was logged by the book with its traceback: nothing to add.
-                self.give_up(rid, "deadline passed before a proof was fulfilled").addErrback(lambda f: None)
+                self.give_up(rid, "deadline passed before a proof was fulfilled").addErrback(_log_unless_logged)
         self._arm()
 
     def stop(self) -> None:
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
+
+
+def _log_unless_logged(failure: Failure) -> None:
+    """A refused write was logged by the book with its traceback; log anything else."""
+    if not failure.check(NotCommitted):
+        log.error("giving up an expired request failed\n%s", failure.getTraceback())
 
 
 def status_response(r: ProofRequest, proof_uri: Callable[[str], str | None]) -> pb.GetProofRequestStatusResponse:

@@ -1,8 +1,9 @@
 """HTTP resources for artifacts: presigned uploads and public proof downloads (§4)."""
 from __future__ import annotations
 
+import logging
+
 from twisted.internet import defer
-from twisted.python import log as tlog
 from twisted.web import resource, server
 
 from hierophant.artifacts import ArtifactIndex
@@ -12,6 +13,8 @@ from hierophant.uploads import Uploads
 from hierophant.web.files import serve_blob
 from hierophant.web.request import HierophantRequest
 from hierophant.web.util import text
+
+log = logging.getLogger(__name__)
 
 
 class UploadTarget(resource.Resource):
@@ -36,21 +39,21 @@ class UploadTarget(resource.Resource):
 def answer_later(request: server.Request, outcome: defer.Deferred, what: str):
     """Answer with the Outcome `outcome` fires with (503 when the store is unreachable, 500 if
     it fails otherwise); NOT_DONE_YET."""
-    outcome.addCallback(lambda o: answer(request, o))
-    outcome.addErrback(lambda f: answer(request, _failed(f, what)))
+    gone: list = []
+    request.notifyFinish().addErrback(gone.append)    # the client went away first
+    outcome.addErrback(_failed, what)
+    outcome.addCallback(lambda o: None if gone else answer(request, o))
     return server.NOT_DONE_YET
 
 
 def _failed(failure, what: str) -> Outcome:
     if failure.check(StoreUnavailable):
         return Outcome(503, f"could not store {what}: {failure.value}; retry later")
-    tlog.err(failure, f"storing {what} failed")
+    log.error("storing %s failed\n%s", what, failure.getTraceback())
     return Outcome(500, f"internal error storing {what}")
 
 
 def answer(request: server.Request, outcome: Outcome) -> None:
-    if request._disconnected:
-        return
     request.setResponseCode(outcome.code)
     request.setHeader(b"content-type", b"text/plain; charset=utf-8")
     request.write((outcome.message + "\n").encode())

@@ -65,7 +65,8 @@ class Attempts(Protocol):
     def proof_refused(self, request_id: bytes, token: str, problem: str) -> None: ...
 
     def proof_accepted(self, request_id: bytes, token: str, artifact: Artifact,
-                       checked: str) -> defer.Deferred: ...
+                       checked: str) -> defer.Deferred:
+        """FULFILLED with `artifact` (placed, not yet written: it is written with the request)."""
 
 
 class ProofIntake:
@@ -81,7 +82,7 @@ class ProofIntake:
         return Outcome(409, NOT_CURRENT) if self.attempts.current(token) is None else None
 
     @defer.inlineCallbacks
-    def accept(self, token: str, spool: Spool):
+    def accept(self, token: str, spool: Spool) -> defer.Deferred:
         """The body arrived: fires with the Outcome to answer the worker with."""
         try:
             result = yield spool.finish()
@@ -98,7 +99,7 @@ class ProofIntake:
         return outcome
 
     @defer.inlineCallbacks
-    def _accept(self, token: str, result):
+    def _accept(self, token: str, result) -> defer.Deferred:
         r = self.attempts.current(token)
         verdict = yield self.checker.check(r, result.path)
         if self.attempts.current(token) is None:
@@ -109,10 +110,11 @@ class ProofIntake:
             self.attempts.proof_refused(r.request_id, token, verdict.problem)
             return Outcome(422, f"proof refused: {verdict.problem}")
         artifact = self.artifacts.new(ArtifactKind.PROOF, b"", uploadable=False)
-        artifact = yield self.artifacts.store_file(artifact, result.path, result.size, result.wire_sha256)
+        artifact = yield self.artifacts.place_file(artifact, result.path, result.size, result.wire_sha256)
         if self.attempts.current(token) is None:
-            yield self.artifacts.delete([artifact])
+            yield self.artifacts.discard_file(artifact)
             return Outcome(409, "the attempt was superseded while its proof was being stored")
+        # The proof's record commits with FULFILLED, in one transaction.
         yield self.attempts.proof_accepted(r.request_id, token, artifact, verdict.checked)
         log.info("request %s fulfilled (%d bytes, attempt %d, %s)", rid_hex(r.request_id), result.size,
                  r.attempt, verdict.checked)

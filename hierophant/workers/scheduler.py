@@ -225,7 +225,7 @@ class Scheduler(service.Service):
         if r is None or r.fulfillment != Fulfillment.ASSIGNED:
             return defer.succeed(None)
         w = self._release(rid)
-        self._record(r, w, why, detail)
+        written = self._with_history(self._history_record(r, w, why, detail))
         if cancel and w is not None and w.conn is not None:
             w.conn.send(wp.Cancel(request_id=rid_hex(rid), attempt=r.attempt, reason=why))
         attempts, infra, extra = r.attempts, r.infra_retries, r.extra
@@ -235,14 +235,16 @@ class Scheduler(service.Service):
             if why == "program":
                 extra = {**extra, "program_failures": extra.get("program_failures", 0) + 1}
             if attempts >= self.cfg.max_attempts:
-                return self._give_up(rid, f"{attempts} attempts failed {last}", attempts=attempts, extra=extra)
+                return self._give_up(rid, f"{attempts} attempts failed {last}", attempts=attempts, extra=extra,
+                                     **written)
         elif cost == "infra":
             infra += 1
             if infra > self.cfg.max_infra_retries:
-                return self._give_up(rid, f"{infra} infrastructure failures {last}", infra_retries=infra)
+                return self._give_up(rid, f"{infra} infrastructure failures {last}", infra_retries=infra,
+                                     **written)
         log.info("request %s back to the queue: %s%s", rid_hex(rid), why, f" ({detail})" if detail else "")
         d = self.book.update(rid, fulfillment=Fulfillment.REQUESTED, worker_id=None, job_token=None,
-                             assigned_at=None, attempts=attempts, infra_retries=infra, extra=extra)
+                             assigned_at=None, attempts=attempts, infra_retries=infra, extra=extra, **written)
         d.addCallback(self._requeued)
         return d
 
@@ -271,21 +273,26 @@ class Scheduler(service.Service):
         w = self.registry.get(self._held.get(rid))
         a = w.jobs.get(rid) if w is not None else None
         if a is not None:
-            self._record(r, w, "given-up", r.failure, attempt=a.attempt, started=a.started)
+            rec = self._history_record(r, w, "given-up", r.failure, attempt=a.attempt, started=a.started)
+            self._track(self.history.record(rec), "recording proof history")
         self._release(rid)
         if w is not None and a is not None and w.conn is not None:
             w.conn.send(wp.Cancel(request_id=rid_hex(rid), attempt=a.attempt, reason=r.failure))
         self.dispatch()
 
-    def _record(self, r: ProofRequest, w: Worker | None, outcome: str, detail: str = "", checked: str = "",
-                attempt: int | None = None, started: float | None = None) -> None:
+    def _history_record(self, r: ProofRequest, w: Worker | None, outcome: str, detail: str = "",
+                        checked: str = "", attempt: int | None = None, started: float | None = None) -> ProofRecord:
         now = self.clock.seconds()
         rec = ProofRecord(id=secrets.token_hex(12), request_id=r.request_id,
                           attempt=r.attempt if attempt is None else attempt, mode=r.mode,
                           circuit_version=r.circuit_version, worker_id=w.worker_id if w else (r.worker_id or ""),
                           worker_name=w.name if w else "", started_at=started or r.assigned_at or now,
                           finished_at=now, outcome=outcome, detail=detail[:500], checked=checked)
-        self._track(self.history.record(rec), "recording proof history")
+        return rec
+
+    def _with_history(self, rec: ProofRecord) -> dict:
+        """Book-update arguments that write `rec` in the same transaction (one commit)."""
+        return {"also": [rec], "committed": lambda: self.history.adopt(rec)}
 
     def _track(self, d: defer.Deferred, what: str) -> None:
         """Every Deferred the scheduler starts ends here: failures are logged with their
@@ -554,17 +561,23 @@ class Scheduler(service.Service):
         now = self.clock.seconds()
         started = r.assigned_at or now
         self._release(request_id)
-        self._record(r, w, "fulfilled", checked=checked)
-        d = self.book.fulfill(request_id, artifact.id)
+        rec = self._history_record(r, w, "fulfilled", checked=checked)
+
+        def committed() -> None:
+            self.artifacts.adopt(artifact)
+            self.history.adopt(rec)
+        # The proof's record, the history record and FULFILLED: one transaction.
+        d = self.book.fulfill(request_id, artifact.id, also=[artifact, rec], committed=committed)
         if w is not None:
             w.completed += 1
             w.record_time(r.mode, now - started)
         self.dispatch()
-        d.addErrback(self._fulfilment_lost, request_id)
+        d.addErrback(self._fulfilment_lost, request_id, artifact)
         return d
 
-    def _fulfilment_lost(self, failure: Failure, rid: bytes) -> Failure:
+    def _fulfilment_lost(self, failure: Failure, rid: bytes, artifact: Artifact) -> Failure:
         """The store refused FULFILLED: the request goes back to the queue (no attempt spent)."""
+        self._track(self.artifacts.discard_file(artifact), "removing an unrecorded proof file")
         d = self.book.update(rid, fulfillment=Fulfillment.REQUESTED, worker_id=None, job_token=None,
                              assigned_at=None)
         d.addCallback(self._requeued)

@@ -440,12 +440,13 @@ def test_a_held_back_write_is_not_visible(world):
     # FULFILLED likewise: the worker's 200 and every reader wait for the commit.
     w.store.hold = True
     d = w.prove(conn.jobs()[0])
-    w.store.release(1)                            # the proof artifact's record
     w.run()
     assert not d.called and w.book.get(rid).fulfillment == Fulfillment.ASSIGNED
+    assert w.history.recent(10) == [] and w.artifacts.all() == []    # its records commit with it
     w.store.release()
     w.run()
     assert d.result.code == 200 and w.book.get(rid).fulfillment == Fulfillment.FULFILLED
+    assert [h.outcome for h in w.history.recent(10)] == ["fulfilled"] and len(w.artifacts.all()) == 1
     status = pb.GetProofRequestStatusResponse.FromString(w.book.status_bytes[rid])
     assert status.fulfillment_status == Fulfillment.FULFILLED
 
