@@ -145,8 +145,7 @@ class ArtifactIndex:
     @defer.inlineCallbacks
     def store_file(self, artifact: Artifact, temp: Path, size: int, wire_sha256: bytes) -> defer.Deferred:
         """Move a finished temp file into the blob store, then mark the artifact complete
-        (durably). Fires with the new (complete) Artifact value; fails with StoreUnavailable
-        (temp file removed, nothing stored) when the bucket cannot take it."""
+        (durably). Fires with the new (complete) Artifact value; see `place_file`."""
         done = yield self.place_file(artifact, temp, size, wire_sha256)
         yield self.store.write(put=[done])
         self.adopt(done)
@@ -156,8 +155,8 @@ class ArtifactIndex:
     def place_file(self, artifact: Artifact, temp: Path, size: int, wire_sha256: bytes) -> defer.Deferred:
         """Move a finished temp file into place; fires with the complete Artifact value, which
         the caller writes (e.g. in the same transaction as the record that refers to it) and
-        then hands to `adopt`. Until then nobody sees it. A blob store that cannot take the
-        bytes (StoreUnavailable) leaves nothing: the temp file is removed."""
+        then hands to `adopt`. Until then nobody sees it. Fails with StoreUnavailable (temp
+        file removed, nothing stored) when the blob store cannot take it."""
         try:
             yield self._in_thread(self.files.commit, temp, artifact.id)
         except BaseException:

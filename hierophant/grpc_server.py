@@ -29,7 +29,8 @@ from hierophant.model import rid_hex
 from hierophant.network_api import NetworkApi
 from hierophant.requests import RequestBook
 from network_lib.listening import bind_error, fail_startup
-from network_lib.proto import artifact_pb2, network_pb2 as pb
+from network_lib.proto import artifact_pb2
+from network_lib.proto import network_pb2 as pb
 from network_lib.protowire import WireError, split_signed_envelope
 
 log = logging.getLogger(__name__)

@@ -40,6 +40,7 @@ from hierophant.programs import Nonces, Programs
 from hierophant.requests import RequestBook
 from hierophant.retention import Retention, retention_service
 from hierophant.startup_warnings import log_startup_warnings
+from hierophant.store import Store
 from hierophant.uploads import Uploads
 from hierophant.web.jobs import JobFiles, StatusJson, _trusted, history_limit, route_proof_upload
 from hierophant.web.request_status import RequestStatus, lookup_in
@@ -214,7 +215,7 @@ class Hierophant(service.MultiService):
         return defer.gatherResults([*pools_stopped, super().stopService()])
 
 
-def open_store(cfg: HierophantConfig, data: Path, reactor=None):
+def open_store(cfg: HierophantConfig, data: Path, reactor=None) -> Store:
     """The store `[store] url` names: PostgreSQL, or SQLite under data_dir (blocking)."""
     if cfg.store.url:
         from hierophant.pgstore import PgStore
