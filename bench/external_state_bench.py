@@ -32,11 +32,11 @@ from concurrent import futures
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _harness as h  # noqa: E402
+import _harness as h
 
 sys.path.insert(0, str(h.REPO))
-import artifact_bench  # noqa: E402
-import status_bench  # noqa: E402
+import artifact_bench
+import status_bench
 
 MiB = 1 << 20
 
@@ -75,7 +75,8 @@ def request_rate(target: str, n: int, callers: int) -> float:
     """RequestProof calls/s: n requests, each with its own stdin, from `callers` threads."""
     import grpc
 
-    from network_lib.proto import network_pb2 as pb, network_pb2_grpc
+    from network_lib.proto import network_pb2 as pb
+    from network_lib.proto import network_pb2_grpc
     with grpc.insecure_channel(target) as channel:
         program_uri = h.upload(channel, 1, len(h.ELF_STUB).to_bytes(8, "little") + h.ELF_STUB)
         vk_hash = os.urandom(32)
@@ -170,7 +171,7 @@ def main() -> int:
         pg_url = pg.create_database("bench")
         root = children.tempdir("external-state-bench-")
         raw, _ = artifact_bench.make_files(root, size)
-        limits = dict(max_artifact_bytes=max(2 << 30, 2 * size), max_decompressed_bytes=max(4 << 30, 2 * size))
+        limits = {"max_artifact_bytes": max(2 << 30, 2 * size), "max_decompressed_bytes": max(4 << 30, 2 * size)}
         local = h.Hierophant(children, root / "local", **limits)
         remote = h.Hierophant(children, root / "remote", extra_toml=remote_toml(pg_url, s3), env=s3.env(), **limits)
         tokens = {"local": artifact_bench.insert_proof(local.data_dir, raw),

@@ -22,10 +22,9 @@ from hierophant.rows import (
     TABLES,
     columns,
     primary_key,
-    snapshot,
+    read_snapshot,
     table_of,
     to_row,
-    u64_from_sql,
     u64_to_sql,
 )
 from hierophant.store import Snapshot
@@ -73,10 +72,7 @@ class Database:
 
     def load(self) -> Snapshot:
         """Read every record (blocking: call before the reactor starts)."""
-        rows = {t: self._conn.execute(f"SELECT * FROM {t}").fetchall() for t in TABLES}
-        nonces = {bytes(r["address"]): u64_from_sql(r["last"])
-                  for r in self._conn.execute("SELECT * FROM nonces")}
-        return snapshot(rows, nonces)
+        return read_snapshot(lambda sql: self._conn.execute(sql).fetchall())
 
     def start(self) -> None:
         self._writer.start()

@@ -23,10 +23,12 @@ from twisted.internet import defer, threads
 from hierophant import errors
 from hierophant.auth import Auth
 from hierophant.errors import RpcError, StoreUnavailable
+from hierophant.model import rid_hex
 from hierophant.network_api import NetworkApi
 from hierophant.requests import RequestBook
 from network_lib.listening import bind_error, fail_startup
-from network_lib.proto import artifact_pb2, network_pb2 as pb
+from network_lib.proto import artifact_pb2
+from network_lib.proto import network_pb2 as pb
 from network_lib.protowire import WireError, split_signed_envelope
 
 log = logging.getLogger(__name__)
@@ -114,7 +116,7 @@ class Bridge:
         req = _parse(pb.GetProofRequestStatusRequest, raw)
         snapshot = self.book.status_bytes.get(req.request_id)
         if snapshot is None:
-            raise errors.not_found(f"unknown request id 0x{req.request_id.hex()}")
+            raise errors.not_found(f"unknown request id {rid_hex(req.request_id)}")
         return snapshot
 
     def get_program(self, raw: bytes):

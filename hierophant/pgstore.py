@@ -41,13 +41,11 @@ from hierophant.errors import Fenced, StoreUnavailable
 from hierophant.groupcommit import GroupCommitWriter
 from hierophant.rows import (
     RECORD_TABLE,
-    TABLES,
     columns,
     primary_key,
-    snapshot,
+    read_snapshot,
     table_of,
     to_row,
-    u64_from_sql,
     u64_to_sql,
 )
 from hierophant.store import Snapshot
@@ -102,11 +100,8 @@ class PgStore:
 
     def load(self) -> Snapshot:
         """Read every record (blocking: call before the reactor starts)."""
-        with self._conn.transaction():
-            rows = {t: self._conn.execute(f"SELECT * FROM {t}").fetchall() for t in TABLES}
-            nonces = {bytes(r["address"]): u64_from_sql(r["last"])
-                      for r in self._conn.execute("SELECT * FROM nonces")}
-        return snapshot(rows, nonces)
+        with self._conn.transaction():     # one consistent view of every table
+            return read_snapshot(lambda sql: self._conn.execute(sql).fetchall())
 
     def start(self) -> None:
         self._writer.start()

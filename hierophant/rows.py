@@ -91,6 +91,13 @@ def from_row(table: str, row: Mapping[str, Any]) -> Any:
     return cls(**kwargs)
 
 
+def read_snapshot(query: Callable[[str], list]) -> Snapshot:
+    """Every record, through `query(sql) -> rows` (mappings of column -> value)."""
+    rows = {t: query(f"SELECT * FROM {t}") for t in TABLES}
+    nonces = {bytes(r["address"]): u64_from_sql(r["last"]) for r in query("SELECT * FROM nonces")}
+    return snapshot(rows, nonces)
+
+
 def snapshot(rows: Mapping[str, list], nonces: dict[bytes, int]) -> Snapshot:
     """Build the Snapshot from each table's rows (mappings of column -> value)."""
     return Snapshot(

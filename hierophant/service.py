@@ -30,6 +30,7 @@ from hierophant.network_api import NetworkApi
 from hierophant.programs import Nonces, Programs
 from hierophant.requests import RequestBook
 from hierophant.retention import Retention, retention_service
+from hierophant.store import Store
 from hierophant.uploads import Uploads
 from hierophant.web.jobs import JobFiles, StatusJson, history_limit, route_proof_upload
 from hierophant.web.site import HierophantSite, build_site
@@ -171,7 +172,7 @@ class Hierophant(service.MultiService):
         return super().stopService()
 
 
-def open_store(cfg: HierophantConfig, data: Path, reactor=None):
+def open_store(cfg: HierophantConfig, data: Path, reactor) -> Store:
     """The store `[store] url` names: PostgreSQL, or SQLite under data_dir (blocking)."""
     if cfg.store.url:
         from hierophant.pgstore import PgStore

@@ -10,24 +10,35 @@ import pytest
 from tests import servers
 
 
-@pytest.fixture(scope="session")
-def pg_server():
-    problem = servers.missing_postgres()
+def _server(missing, make):
+    problem = missing()
     if problem:
         pytest.skip(problem)
-    server = servers.PostgresServer()
+    server = make()
     yield server
     server.remove()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    yield from _server(servers.missing_postgres, servers.PostgresServer)
 
 
 @pytest.fixture(scope="session")
 def s3_server():
-    problem = servers.missing_s3()
-    if problem:
-        pytest.skip(problem)
-    server = servers.SeaweedS3()
-    yield server
-    server.remove()
+    yield from _server(servers.missing_s3, servers.SeaweedS3)
+
+
+@pytest.fixture
+def own_pg():
+    """A PostgreSQL of this test alone, which it may stop and start."""
+    yield from _server(servers.missing_postgres, servers.PostgresServer)
+
+
+@pytest.fixture
+def own_s3():
+    """An S3 server of this test alone, which it may stop and start."""
+    yield from _server(servers.missing_s3, servers.SeaweedS3)
 
 
 @pytest.fixture

@@ -88,7 +88,7 @@ class PostgresServer:
         return p
 
     def _run(self, tool: str, *args: str) -> None:
-        proc = subprocess.run([str(self.bin / tool), *args], capture_output=True, text=True,
+        proc = subprocess.run([str(self.bin / tool), *args], capture_output=True, text=True, check=False,
                               cwd=self.dir, **_as_postgres_user())
         if proc.returncode != 0:
             raise RuntimeError(f"{tool} failed ({proc.returncode}): {proc.stdout}{proc.stderr}")

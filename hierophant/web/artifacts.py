@@ -41,7 +41,7 @@ def answer_later(request: server.Request, outcome: defer.Deferred, what: str):
     it fails otherwise); NOT_DONE_YET."""
     gone: list = []
     request.notifyFinish().addErrback(gone.append)    # the client went away first
-    outcome.addErrback(lambda f: _failed(f, what))
+    outcome.addErrback(_failed, what)
     outcome.addCallback(lambda o: None if gone else answer(request, o))
     return server.NOT_DONE_YET
 

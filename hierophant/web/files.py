@@ -139,13 +139,16 @@ def serve_blob(request: server.Request, blobs, blob_id: str, skip: int = 0,
     """Stream the blob `blob_id` of the blob store `blobs` (minus its first `skip` bytes)."""
     if blobs.local:
         return serve_file(request, blobs.path(blob_id), skip, content_type)
+    gone: list = []
+    request.notifyFinish().addErrback(gone.append)    # the client went away first
     d = threads.deferToThread(blobs.open, blob_id, skip)
-    d.addCallbacks(lambda opened: _stream(request, *opened, content_type), lambda f: _unavailable(request, f))
+    d.addCallbacks(lambda opened: _stream(request, gone, *opened, content_type),
+                   lambda f: None if gone else _unavailable(request, f))
     return server.NOT_DONE_YET
 
 
-def _stream(request: server.Request, size: int, reader, content_type: bytes) -> None:
-    if request._disconnected:
+def _stream(request: server.Request, gone: list, size: int, reader, content_type: bytes) -> None:
+    if gone:
         threads.deferToThread(reader.close)
         return
     request.setHeader(b"content-type", content_type)
@@ -166,8 +169,6 @@ def _unavailable(request: server.Request, failure) -> None:
     else:
         tlog.err(failure, "opening a stored artifact failed")
         code, message = 500, "internal error reading the artifact"
-    if request._disconnected:
-        return
     request.setResponseCode(code)
     request.setHeader(b"content-type", b"text/plain; charset=utf-8")
     request.write((message + "\n").encode())

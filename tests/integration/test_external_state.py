@@ -11,8 +11,8 @@ import grpc
 import pytest
 
 from network_lib.client import NetworkClient
-from network_lib.proto import artifact_pb2, artifact_pb2_grpc, network_pb2 as pb, network_pb2_grpc
-from tests import servers
+from network_lib.proto import artifact_pb2, artifact_pb2_grpc, network_pb2_grpc
+from network_lib.proto import network_pb2 as pb
 from tests.integration.sp1data import KEY0, elf, stdin, vk, vk_hash
 from tests.integration.test_contemplants import wait_status
 from tests.integration.test_durability import wait_for
@@ -68,17 +68,6 @@ def test_a_new_machine_finds_everything_after_kill9(make_hierophant, make_contem
     wait_status(new, queued, pb.FULFILLED)
 
 
-@pytest.fixture
-def own_pg():
-    """A PostgreSQL of this test alone, which it may stop and start."""
-    problem = servers.missing_postgres()
-    if problem:
-        pytest.skip(problem)
-    server = servers.PostgresServer()
-    yield server
-    server.remove()
-
-
 def test_postgresql_down_answers_unavailable_then_resumes_losing_nothing(make_hierophant, own_pg):
     h = make_hierophant(store={"url": own_pg.create_database("outage")})
     with NetworkClient(h.rpc_url, unsigned=True, profile="6.x") as c:
@@ -115,17 +104,6 @@ def _try(fn, *args):
     except grpc.RpcError as e:
         assert e.code() == grpc.StatusCode.UNAVAILABLE, e
         return None
-
-
-@pytest.fixture
-def own_s3():
-    """An S3 server of this test alone, which it may stop and start."""
-    problem = servers.missing_s3()
-    if problem:
-        pytest.skip(problem)
-    server = servers.SeaweedS3()
-    yield server
-    server.remove()
 
 
 def test_unreachable_bucket_answers_503_and_leaves_nothing(make_hierophant, own_s3):

@@ -30,14 +30,14 @@ U64_MAX = U64 - 1
 
 
 def request(n: int = 1, **kw) -> ProofRequest:
-    values = dict(
-        request_id=bytes([n]) * 32, requester=b"\x11" * 20, vk_hash=b"\x22" * 32, version="sp1-v6.1.0",
-        circuit_version="v6.1.0", mode=4, strategy=1, stdin_uri="stdin_a", stdin_artifact="stdin_a",
-        program_artifact="program_a", program_uri="program_a", deadline=U64_MAX, cycle_limit=U64_MAX,
-        gas_limit=1 << 63, min_auction_period=0, whitelist=(b"\x01" * 20, b"\x02" * 20), stdin_private=True,
-        nonce=7, tx_hash=b"\x33" * 32, created_at=1, updated_at=2, fulfillment=Fulfillment.ASSIGNED,
-        execution=Execution.EXECUTED, cycles=123, public_values_hash=b"\x44" * 32, assigned_at=1.5,
-        extra={"public_values": "abcd", "execution_no_verdict": True})
+    values = {
+        "request_id": bytes([n]) * 32, "requester": b"\x11" * 20, "vk_hash": b"\x22" * 32, "version": "sp1-v6.1.0",
+        "circuit_version": "v6.1.0", "mode": 4, "strategy": 1, "stdin_uri": "stdin_a", "stdin_artifact": "stdin_a",
+        "program_artifact": "program_a", "program_uri": "program_a", "deadline": U64_MAX, "cycle_limit": U64_MAX,
+        "gas_limit": 1 << 63, "min_auction_period": 0, "whitelist": (b"\x01" * 20, b"\x02" * 20), "stdin_private": True,
+        "nonce": 7, "tx_hash": b"\x33" * 32, "created_at": 1, "updated_at": 2, "fulfillment": Fulfillment.ASSIGNED,
+        "execution": Execution.EXECUTED, "cycles": 123, "public_values_hash": b"\x44" * 32, "assigned_at": 1.5,
+        "extra": {"public_values": "abcd", "execution_no_verdict": True}}
     values.update(kw)
     return ProofRequest(**values)
 
@@ -165,25 +165,17 @@ def test_unreachable_at_start_up_is_a_clear_error(pg_server):
 
 
 @pytest_twisted.inlineCallbacks
-def test_a_server_that_goes_away_fails_writes_then_they_resume():
-    from tests import servers
-    problem = servers.missing_postgres()
-    if problem:
-        pytest.skip(problem)
-    server = servers.PostgresServer()
-    try:
-        url = server.create_database("restart")
-        store = PgStore(url)
-        store.start()
-        yield store.write(put=[request(1)])
-        server.stop()
-        with pytest.raises(StoreUnavailable, match="unavailable|unreachable"):
-            yield store.write(put=[request(2)])
-        with pytest.raises(StoreUnavailable, match="unreachable"):   # fails fast while it is down
-            yield store.write(put=[request(3)])
-        server.start()
-        yield store.write(put=[request(4)])                          # reconnected by itself
-        store.stop()
-        assert sorted(r.request_id[0] for r in PgStore(url).load().requests) == [1, 4]
-    finally:
-        server.remove()
+def test_a_server_that_goes_away_fails_writes_then_they_resume(own_pg):
+    url = own_pg.create_database("restart")
+    store = PgStore(url)
+    store.start()
+    yield store.write(put=[request(1)])
+    own_pg.stop()
+    with pytest.raises(StoreUnavailable, match="unavailable|unreachable"):
+        yield store.write(put=[request(2)])
+    with pytest.raises(StoreUnavailable, match="unreachable"):   # fails fast while it is down
+        yield store.write(put=[request(3)])
+    own_pg.start()
+    yield store.write(put=[request(4)])                          # reconnected by itself
+    store.stop()
+    assert sorted(r.request_id[0] for r in PgStore(url).load().requests) == [1, 4]
