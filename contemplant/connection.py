@@ -92,6 +92,7 @@ class Connection:
         self.clock = clock if clock is not None else reactor
         self.reactor = reactor
         backoff = backoff or Backoff(0.5, 30.0)
+        # Within a round of addresses: the next at once; then `base` (plus jitter), doubling.
         self.backoff_policy = backoffPolicy(initialDelay=backoff.base, maxDelay=backoff.maximum, factor=2.0,
                                             jitter=lambda: random.uniform(0, backoff.base / 2))
         self.software = software
