@@ -92,6 +92,7 @@ class Connection:
         self.clock = clock if clock is not None else reactor
         self.reactor = reactor
         backoff = backoff or Backoff(0.5, 30.0)
+        # Within a round of addresses: the next at once; then `base` (plus jitter), doubling.
         self.backoff_policy = backoffPolicy(initialDelay=backoff.base, maxDelay=backoff.maximum, factor=2.0,
                                             jitter=lambda: random.uniform(0, backoff.base / 2))
         self.software = software
@@ -113,7 +114,7 @@ class Connection:
 
     def start(self) -> None:
         self.running = True
-        self._service = ClientService(_EachAddress(self), self._factory(), retryPolicy=self.retry_policy,
+        self._service = ClientService(_EachAddress(self), self._factory(), retryPolicy=self._next_dial_delay,
                                       clock=self.clock)
         self._service.startService()
 
@@ -154,14 +155,19 @@ class Connection:
             openHandshakeTimeout=30, closeHandshakeTimeout=CLOSE_WAIT_SECS)
         return factory
 
-    def retry_policy(self, failed_attempts: int) -> float:
-        """ClientService's delay before the next dial, which goes to the next address: at once
-        within a round of the list, with back-off after a whole round failed."""
+    def retry_policy(self, attempt: int) -> float:
+        """The back-off before retry `attempt` (1, 2, ...): `base` plus jitter, doubling to the cap."""
+        return self.backoff_policy(max(0, attempt - 1))
+
+    def _next_dial_delay(self, failed_attempts: int) -> float:
+        """ClientService's delay before its next dial, which goes to the next address: at once
+        within a round of the list, with back-off after a whole round failed. Counted from the
+        last registration (a standby's TCP connection is no success)."""
         self._misses += 1
         self._at = (self._at + 1) % len(self.urls)
         if self._misses % len(self.urls):
             return NEXT_ADDRESS_SECS
-        return self.backoff_policy(self._misses // len(self.urls) - 1)
+        return self.retry_policy(self._misses // len(self.urls))
 
     def _endpoint(self, url: str):
         parts = urlsplit(url)

@@ -155,6 +155,9 @@ class SeaweedS3:
         self.dir = Path(tempfile.mkdtemp(prefix="hierophant-s3-"))
         (self.dir / "data").mkdir()
         self.log = self.dir / "weed.log"
+        # Each bucket is a collection that grows 7 volumes at a time by default: with -volume.max
+        # that ran out after ~28 buckets in one test session. Grow one at a time, allow many.
+        (self.dir / "master.toml").write_text("[master.volume_growth]\ncopy_1 = 1\n")
         config = self.dir / "s3.json"
         config.write_text(json.dumps({"identities": [{
             "name": "hierophant", "credentials": [{"accessKey": S3_KEY, "secretKey": S3_SECRET}],
@@ -168,7 +171,7 @@ class SeaweedS3:
             exe, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={self.dir / 'data'}",
             f"-master.port={master}", f"-volume.port={volume}", f"-filer.port={filer}",
             "-s3", f"-s3.port={s3}", f"-s3.port.iceberg={iceberg}", f"-s3.port.lance={lance}",
-            f"-s3.config={config}", "-master.volumeSizeLimitMB=64", "-volume.max=200", "-metricsPort=0"]
+            f"-s3.config={config}", "-master.volumeSizeLimitMB=64", "-volume.max=2000", "-metricsPort=0"]
         self.start()
 
     def start(self) -> None:
