@@ -7,25 +7,23 @@ retries uploads for 120 s, sdk-network-contract.md §6.3).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from twisted.internet import defer, threads
 
 from hierophant.artifacts import ArtifactIndex
 from hierophant.model import Artifact, ArtifactKind
-from hierophant.web.spool import Spool, SpoolError, SpoolResult
+from hierophant.spool import Outcome, Spool, SpoolError, SpoolResult
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Outcome:
-    code: int
-    message: str
+__all__ = ["Outcome", "Uploads", "validate"]
 
 
 class Uploads:
-    def __init__(self, index: ArtifactIndex, max_wire: int, max_decoded: int) -> None:
+    def __init__(self, index: ArtifactIndex, max_wire: int, max_decoded: int, reactor=None) -> None:
+        if reactor is None:
+            from twisted.internet import reactor
+        self.reactor = reactor
         self.index = index
         self.max_wire = max_wire
         self.max_decoded = max_decoded
@@ -45,12 +43,11 @@ class Uploads:
         return self.refuse_early(token, length) or open_spool()
 
     def open_spool(self, pause, resume) -> Spool:
-        from twisted.internet import reactor
         return Spool(self.index.files.new_temp(), self.max_wire, self.max_decoded,
-                     pause, resume, reactor.callFromThread)
+                     pause, resume, self.reactor.callFromThread, self.reactor.callInThread)
 
     @defer.inlineCallbacks
-    def complete(self, token: str, spool: Spool):
+    def complete(self, token: str, spool: Spool) -> defer.Deferred:
         """The body has arrived: store it, or say why not. Fires with an Outcome."""
         artifact = self.index.by_upload_token(token)
         try:
@@ -66,14 +63,14 @@ class Uploads:
             yield self._completing[artifact.id]
         d = self._completing[artifact.id] = defer.Deferred()
         try:
-            outcome = yield self._store(artifact, result)
+            outcome = yield self._store(self.index.get(artifact.id) or artifact, result)
         finally:
             del self._completing[artifact.id]
             d.callback(None)
         return outcome
 
     @defer.inlineCallbacks
-    def _store(self, artifact: Artifact, result: SpoolResult):
+    def _store(self, artifact: Artifact, result: SpoolResult) -> defer.Deferred:
         if artifact.complete:
             yield _remove(result)
             if result.wire_sha256 == artifact.wire_sha256:

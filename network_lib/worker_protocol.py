@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-PROTOCOL_VERSION = "1.0"          # MAJOR.MINOR; a MAJOR mismatch closes with CLOSE_VERSION
+PROTOCOL_VERSION = "1.1"          # MAJOR.MINOR; a MAJOR mismatch closes with CLOSE_VERSION
 MAX_FRAME_BYTES = 1 << 20         # control messages only
 
 # WebSocket close codes (4000-4999 are private use).
@@ -19,10 +19,11 @@ CLOSE_VERSION = 4002      # protocol MAJOR differs: the contemplant must exit no
 CLOSE_REPLACED = 4003     # another connection registered the same worker_id
 CLOSE_DROPPED = 4004      # dropped after max_strikes: the contemplant must exit non-zero
 CLOSE_TIMEOUT = 4005      # no heartbeat within heartbeat_timeout_secs
+CLOSE_KICKED = 4006       # an operator kicked the worker (1.1): its jobs were requeued; it may reconnect
 
-FAILURE_KINDS = ("program", "infrastructure", "unsupported")      # a backend's failures
-RELEASED = "released"     # handed back untried by a stopping worker (docs/worker-protocol.md)
-FAILED_KINDS = (*FAILURE_KINDS, RELEASED)                          # what `failed.kind` may say
+# `released` (1.1): a stopping worker gives a job back untried; requeued at once, nothing spent.
+FAILURE_KINDS = ("program", "infrastructure", "unsupported", "released")
+RELEASED = "released"
 
 
 class ProtocolError(ValueError):
@@ -63,7 +64,8 @@ class Register(Message):
     worker_id: str
     name: str
     software: str = ""
-    # {"backends": [...], "modes": [1,2,3,4], "circuit_versions": ["v6.1.0"], "slots": 1}
+    # {"backends": [...], "modes": [1,2,3,4], "circuit_versions": ["v6.1.0"], "slots": 1,
+    #  "provers": [{"backend", "modes", "circuit_versions", "slots"}, ...]}   (provers: 1.1)
     capabilities: dict = field(default_factory=dict)
     hardware: dict = field(default_factory=dict)
     # Jobs this worker is still running, for re-attachment: [{"request_id", "attempt"}]
@@ -101,7 +103,7 @@ class Completed(Message):
 class Failed(Message):
     request_id: str
     attempt: int
-    kind: str            # program / infrastructure / unsupported / released
+    kind: str            # program / infrastructure / unsupported / released (1.1)
     message: str = ""
 
 
@@ -138,6 +140,7 @@ class Job(Message):
     cycle_limit: int
     nonce: list = field(default_factory=lambda: [0, 0, 0, 0])
     total_cycles: int | None = None
+    prover: int | None = None  # 1.1: index in register's capabilities.provers to run it on
 
 
 @_msg("job_update")
@@ -182,37 +185,43 @@ def parse(frame: str | bytes) -> Message:
     cls = _TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise ProtocolError(f"unknown message type {kind!r}")
-    known = {f.name: f for f in fields(cls)}
-    args = {k: v for k, v in obj.items() if k in known}
-    missing = [n for n, f in known.items() if n not in args and _required(f)]
+    specs = _specs(cls)
+    args = {k: v for k, v in obj.items() if k in specs}
+    missing = [n for n, (required, _, _) in specs.items() if required and n not in args]
     if missing:
         raise ProtocolError(f"{kind} message lacks {', '.join(missing)}")
-    _check_types(kind, cls, args)
+    _check_types(kind, specs, args)
     return cls(**args)
 
 
-def _required(f) -> bool:
-    from dataclasses import MISSING
-    return f.default is MISSING and f.default_factory is MISSING
-
-
 _SIMPLE = {"str": str, "int": int, "float": (int, float), "dict": dict, "list": list, "bool": bool}
+_SPECS: dict[type, dict[str, tuple[bool, str, bool]]] = {}
 
 
-def _check_types(kind: str, cls: type, args: dict[str, Any]) -> None:
-    for f in fields(cls):
-        if f.name not in args:
-            continue
-        value = args[f.name]
-        spec = str(f.type).replace(" ", "")
-        optional = spec.endswith("|None")
-        base = spec.removesuffix("|None")
+def _specs(cls: type) -> dict[str, tuple[bool, str, bool]]:
+    """Per field of a message class: (required, base type name, may be None); computed once
+    (heartbeats from thousands of workers are parsed on the reactor)."""
+    specs = _SPECS.get(cls)
+    if specs is None:
+        from dataclasses import MISSING
+        specs = {}
+        for f in fields(cls):
+            spec = str(f.type).replace(" ", "")
+            specs[f.name] = (f.default is MISSING and f.default_factory is MISSING,
+                             spec.removesuffix("|None"), spec.endswith("|None"))
+        _SPECS[cls] = specs
+    return specs
+
+
+def _check_types(kind: str, specs: dict[str, tuple[bool, str, bool]], args: dict[str, Any]) -> None:
+    for name, value in args.items():
+        _, base, optional = specs[name]
         if value is None and optional:
             continue
         expected = _SIMPLE.get(base)
         if expected is None:
             continue
         if isinstance(value, bool) and base in ("int", "float"):
-            raise ProtocolError(f"{kind}.{f.name} must be {base}, got a boolean")
+            raise ProtocolError(f"{kind}.{name} must be {base}, got a boolean")
         if not isinstance(value, expected):
-            raise ProtocolError(f"{kind}.{f.name} must be {base}, got {type(value).__name__}")
+            raise ProtocolError(f"{kind}.{name} must be {base}, got {type(value).__name__}")
