@@ -39,7 +39,6 @@ class Executions:
         self.pool = ExecutionPool(cfg.processes)
         self.on_executed = on_executed or (lambda r: None)   # the scheduler's job_update hook
         self.running: dict[bytes, defer.Deferred] = {}
-        self._stopping = False
         if cfg.enabled:
             book.on_new.append(self.start)
 
@@ -62,7 +61,8 @@ class Executions:
         started = time.perf_counter()
         d.addCallbacks(self._count, self._count, callbackArgs=(started,), errbackArgs=(started,))
         d.addCallback(self._verdict, rid)
-        d.addErrback(self._failed, rid)
+        d.addErrback(lambda f: None if f.check(defer.CancelledError)      # stopping
+                     else log.error("execution of %s failed\n%s", rid_hex(rid), f.getTraceback()))
         d.addBoth(lambda _: self.running.pop(rid, None))
 
     def _count(self, v, started: float):
@@ -99,12 +99,5 @@ class Executions:
                                      fail_cause=v.cause or 0)
         return None
 
-    def _failed(self, f, rid: bytes) -> None:
-        if self._stopping:      # the pool's processes were stopped under it: no verdict, no fault
-            log.info("execution of %s stopped with the hierophant", rid_hex(rid))
-        else:
-            log.error("execution of %s failed\n%s", rid_hex(rid), f.getTraceback())
-
     def stop(self) -> defer.Deferred:
-        self._stopping = True
         return self.pool.stop()

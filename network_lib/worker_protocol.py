@@ -24,7 +24,6 @@ CLOSE_KICKED = 4006       # an operator kicked the worker (1.1): its jobs were r
 # `released` (1.1): a stopping worker gives a job back untried; requeued at once, nothing spent.
 FAILURE_KINDS = ("program", "infrastructure", "unsupported", "released")
 RELEASED = "released"
-FAILED_KINDS = FAILURE_KINDS      # what `failed.kind` may say
 
 
 class ProtocolError(ValueError):
