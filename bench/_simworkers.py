@@ -110,6 +110,8 @@ class SimWorker(WebSocketClientProtocol):
                 stats.latencies.append(0.0)
                 stats.latency_at.append(t)
             self.job = msg
+            if self.fleet.on_job is not None:
+                self.fleet.on_job(msg, t)
             self._prove(msg)
         elif isinstance(msg, wp.Registered):
             stats.registered += 1
@@ -145,6 +147,8 @@ class SimWorker(WebSocketClientProtocol):
             t0 = time.perf_counter()
             code, body = yield fleet.http(b"PUT", job.proof_upload_url, proof)
             fleet.stats.put_secs.append(time.perf_counter() - t0)
+            if fleet.on_put is not None:
+                fleet.on_put(job, t0, time.perf_counter(), code)
             if code != 200:
                 raise RuntimeError(f"proof PUT answered {code}: {body[:200]!r}")
         except Exception as e:          # noqa: BLE001 - recorded and reported by the bench
@@ -190,6 +194,8 @@ class Fleet:
         self._in_flight = 0
         self.all_registered = defer.Deferred()
         self.on_progress = None      # callable() after each fulfilled job
+        self.on_job = None           # callable(job, perf_counter() when read) for each job message
+        self.on_put = None           # callable(job, PUT start, 200 read, code) for each proof PUT
 
     # -- connecting --------------------------------------------------------------
     def connect(self) -> defer.Deferred:

@@ -23,6 +23,8 @@ The load generator shares the machine with the hierophant, so its own CPU use is
 
     .venv/bin/python bench/scheduler_bench.py            # 500 workers, 5000 requests, 30 s idle
     .venv/bin/python bench/scheduler_bench.py --quick    # 50 workers, 500 requests, 5 s idle
+    .venv/bin/python bench/scheduler_bench.py --workers 5000 --requests 5000 --idle-secs 60
+                                                    # issue 9: 5,000 idle workers (CPU, RSS)
 
 Exit status is 0 whenever the measurement itself ran (a MISS is a result, not an error).
 """
@@ -59,6 +61,26 @@ def machine_busy_seconds() -> float:
     f = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in f[:8])
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid: int) -> int:
+    """Resident set size of a process now (VmRSS), KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def raise_fd_limit(need: int) -> None:
+    """Thousands of sockets (both ends on this machine): lift the soft RLIMIT_NOFILE to the
+    hard one; the hierophant, started after, inherits it."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else max(soft, need)
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    if want < need:
+        print(f"# warning: RLIMIT_NOFILE hard limit {hard} < {need} sockets needed", flush=True)
 
 
 def percentile(xs: list[float], q: float) -> float:
@@ -323,6 +345,7 @@ def run_workers(args, children: h.Children, hiero: BenchHierophant, n_requests: 
         def end():
             dt = time.perf_counter() - t0
             res["idle"] = {"secs": dt, "hiero_cpu": (h.cpu_seconds(hiero.pid) - c_h) / dt * 100,
+                           "rss_kib": rss_kib(hiero.pid),
                            "self_cpu": (self_cpu_seconds() - c_s) / dt * 100,
                            "machine_cpu": (machine_busy_seconds() - busy) / dt * 100,
                            "heartbeats": st.heartbeats - beats0}
@@ -406,6 +429,7 @@ def main() -> int:
         args.max_secs = 60 + args.requests / 20
 
     h.sigterm_as_interrupt()
+    raise_fd_limit(2 * args.workers + 1024)
     children = h.Children()
     maker = None
     try:
@@ -482,6 +506,7 @@ def main() -> int:
             print(f"idle_cpu_pct value={idle['hiero_cpu']:.2f} ({st.registered} idle workers, "
                   f"{idle['heartbeats']} heartbeats in {idle['secs']:.1f} s) "
                   f"(target < {TARGET_IDLE_CPU:g}) {verdict(idle['hiero_cpu'] < TARGET_IDLE_CPU)}")
+            print(f"hierophant_rss_mib value={idle['rss_kib'] / 1024:.0f} (with {st.registered} workers connected)")
             print(f"load_generator_cpu_pct dispatch={res['dispatch_cpu_self'] / dw * 100:.0f} "
                   f"idle={idle['self_cpu']:.2f} (of one core; it shares {os.cpu_count()} CPUs with the hierophant; "
                   f"other processes used {max(0.0, idle['machine_cpu'] - idle['hiero_cpu'] - idle['self_cpu']):.0f}% "

@@ -1,7 +1,7 @@
 """The contemplant's WebSocket link to the hierophant (docs/worker-protocol.md "Connecting").
 
 Dials `hierophant_ws_address` with `Authorization: Bearer <worker_token>`, sends `register`
-first, heartbeats from `registered` on, and reconnects with exponential back-off (1 s
+first, heartbeats from `registered` on, and reconnects with exponential back-off (0.5 s
 doubling to 30 s, jitter) on any close except the fatal ones: 4002 (version mismatch),
 4004 (dropped) and HTTP 401 at the upgrade (wrong token), which end the process.
 """

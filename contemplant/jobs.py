@@ -150,6 +150,10 @@ class Jobs:
         if self.draining:
             return "this worker is draining", None
         serving = [b for b in self.backends if b.capabilities.serves(job)]
+        if job.prover is not None and 0 <= job.prover < len(self.backends):
+            # Protocol 1.1: the hierophant names the prover whose slot it counted.
+            named = self.backends[job.prover]
+            serving = [named] + [b for b in serving if b is not named] if named in serving else serving
         if not serving:
             return (f"no prover here serves mode {job.mode} with circuit version "
                     f"{job.circuit_version}"), None

@@ -28,6 +28,7 @@ from contemplant.metrics import ContemplantMetrics
 from contemplant.state import StateDir
 from contemplant.transfer import Backoff
 from network_lib import worker_protocol as wp
+from network_lib.listening import ListeningPort, tcp_description
 from network_lib.logs import route_stdlib_logging
 
 log = logging.getLogger("contemplant")
@@ -48,7 +49,7 @@ class Contemplant(service.MultiService):
     def __init__(self, cfg: ContemplantConfig, backends: Optional[list] = None, clock=None,
                  stop_reactor: Optional[Callable[[], None]] = None,
                  protocol_version: str = wp.PROTOCOL_VERSION,
-                 reconnect_backoff: tuple[float, float] = (1.0, 30.0),
+                 reconnect_backoff: tuple[float, float] = (0.5, 30.0),
                  http_backoff: tuple[float, float] = (1.0, 30.0)) -> None:
         super().__init__()
         if clock is None:
@@ -69,15 +70,18 @@ class Contemplant(service.MultiService):
         self.metrics.watch(self.health, hardware.GPUS)
         self.connection = Connection(cfg.hierophant_ws_address, cfg.worker_token, self, clock,
                                      Backoff(*reconnect_backoff), self.software, protocol_version)
-        self.health_port = None
+        # GET /health on http_port; bound at privileged start-up, a port in use exits 2.
+        self.health_port = ListeningPort("contemplant", "http_port", f"0.0.0.0:{cfg.http_port}",
+                                         tcp_description(cfg.http_port),
+                                         build_site(self.health, self.metrics.registry),
+                                         clock if hasattr(clock, "listenTCP") else None)
+        self.health_port.setServiceParent(self)
 
     # -- lifecycle ----------------------------------------------------------------------------
     @defer.inlineCallbacks
     def startService(self):
         super().startService()
         self.state.write_pid()
-        from twisted.internet import reactor
-        self.health_port = reactor.listenTCP(self.cfg.http_port, build_site(self.health, self.metrics.registry))
         log.info("contemplant %s (worker_id %s) starting: %d slots on %s; /health on port %d",
                  self.cfg.name, self.worker_id, self.jobs.slots,
                  ", ".join(b.capabilities.backend for b in self.backends),
@@ -101,8 +105,6 @@ class Contemplant(service.MultiService):
         yield defer.gatherResults([defer.maybeDeferred(b.stop) for b in self.backends],
                                   consumeErrors=True).addErrback(
             lambda f: log.error("stopping a backend failed: %s", f.getErrorMessage()))
-        if self.health_port is not None:
-            yield self.health_port.stopListening()
         self.state.release()
         yield super().stopService()
         log.info("contemplant stopped%s",
@@ -190,11 +192,14 @@ class Contemplant(service.MultiService):
         return self.connection.send(msg)
 
     def capabilities(self) -> dict:
+        """Flat fields (protocol 1.0) and, per prover in `[[provers]]` order, its own (1.1)."""
         caps = [b.capabilities for b in self.backends]
         return {"backends": sorted({c.backend for c in caps}),
                 "modes": sorted({m for c in caps for m in c.modes}),
                 "circuit_versions": sorted({v for c in caps for v in c.circuit_versions}),
-                "slots": sum(c.slots for c in caps)}
+                "slots": sum(c.slots for c in caps),
+                "provers": [{"backend": c.backend, "modes": sorted(c.modes),
+                             "circuit_versions": sorted(c.circuit_versions), "slots": c.slots} for c in caps]}
 
     def health(self) -> dict:
         return {"healthy": self.connection.registered, "worker_id": self.worker_id,

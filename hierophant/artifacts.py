@@ -3,20 +3,26 @@
 Files are written to `tmp/` and renamed into place after fsync, so a stored artifact is
 always whole. `artifact_uri` values are ids, never links (DESIGN.md "Artifacts"); uploads
 use a separate unguessable token, proofs a separate unguessable download token.
+ArtifactIndex owns the Artifact records: a new value is visible only after its commit.
 """
 from __future__ import annotations
 
 import logging
 import os
 import secrets
+from dataclasses import replace
 from pathlib import Path
 
 from twisted.internet import defer, threads
 
-from hierophant.db import Database
 from hierophant.model import Artifact, ArtifactKind, new_token, now
+from hierophant.store import Store
 
 log = logging.getLogger(__name__)
+
+# A PROGRAM artifact is bincode(ELF): a u64 length, then the ELF (sdk-network-contract.md §4.3).
+# Workers and the executor read the raw ELF: skip these bytes.
+ELF_OFFSET = 8
 
 # Prefixes make ids readable for operators; the rest is random.
 _PREFIX = {
@@ -64,10 +70,13 @@ class ArtifactFiles:
 
 
 class ArtifactIndex:
-    """Reactor-owned table of artifacts, persisted through `Database`."""
+    """Reactor-owned table of artifacts, persisted through the store."""
 
-    def __init__(self, db: Database, files: ArtifactFiles, artifacts: list[Artifact]) -> None:
-        self.db = db
+    def __init__(self, store: Store, files: ArtifactFiles, artifacts: list[Artifact], reactor=None) -> None:
+        if reactor is None:
+            from twisted.internet import reactor
+        self.reactor = reactor
+        self.store = store
         self.files = files
         self._by_id: dict[str, Artifact] = {a.id: a for a in artifacts}
         self._by_upload = {a.upload_token: a for a in artifacts if a.upload_token}
@@ -97,7 +106,7 @@ class ArtifactIndex:
     def create(self, kind: ArtifactKind, owner: bytes):
         """Mint and persist an uploadable artifact; its upload URL survives restarts."""
         artifact = self.new(kind, owner)
-        yield self.db.write(put=[artifact])
+        yield self.store.write(put=[artifact])
         self._add(artifact)
         return artifact
 
@@ -109,29 +118,50 @@ class ArtifactIndex:
             self._by_download[artifact.download_token] = artifact
 
     @defer.inlineCallbacks
-    def store_file(self, artifact: Artifact, temp: Path, size: int, wire_sha256: bytes, extra_put=()):
-        """Move a finished temp file into place, then mark the artifact complete (durably)."""
-        yield threads.deferToThread(self.files.commit, temp, artifact.id)
-        artifact.complete = True
-        artifact.size = size
-        artifact.wire_sha256 = wire_sha256
-        artifact.completed_at = now()
-        yield self.db.write(put=[artifact, *extra_put])
+    def store_file(self, artifact: Artifact, temp: Path, size: int, wire_sha256: bytes):
+        """Move a finished temp file into place, then mark the artifact complete (durably).
+        Fires with the new (complete) Artifact value."""
+        done = yield self.place_file(artifact, temp, size, wire_sha256)
+        yield self.store.write(put=[done])
+        self.adopt(done)
+        return done
+
+    @defer.inlineCallbacks
+    def place_file(self, artifact: Artifact, temp: Path, size: int, wire_sha256: bytes):
+        """Move a finished temp file into place; fires with the complete Artifact value, which
+        the caller writes (e.g. in the same transaction as the record that refers to it) and
+        then hands to `adopt`. Until then nobody sees it."""
+        yield self._in_thread(self.files.commit, temp, artifact.id)
+        return replace(artifact, complete=True, size=size, wire_sha256=wire_sha256, completed_at=now())
+
+    def adopt(self, artifact: Artifact) -> None:
+        """Make an artifact value visible; call only after the store committed it."""
         self._add(artifact)
-        return artifact
+
+    def discard_file(self, artifact: Artifact) -> defer.Deferred:
+        """Remove the file of an artifact that was placed but never written."""
+        return self._in_thread(self.files.remove, artifact.id)
 
     @defer.inlineCallbacks
     def delete(self, artifacts: list[Artifact]):
         if not artifacts:
             return
-        yield self.db.write(delete=artifacts)
+        yield self.store.write(delete=artifacts)
         for a in artifacts:
             self._by_id.pop(a.id, None)
             if a.upload_token:
                 self._by_upload.pop(a.upload_token, None)
             if a.download_token:
                 self._by_download.pop(a.download_token, None)
-        yield threads.deferToThread(lambda: [self.files.remove(a.id) for a in artifacts])
+        yield self._in_thread(lambda: [self.files.remove(a.id) for a in artifacts])
+
+    def _in_thread(self, f, *args) -> defer.Deferred:
+        return threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), f, *args)
 
     def path(self, artifact: Artifact) -> Path:
         return self.files.path(artifact.id)
+
+    def elf(self, artifact_id: str) -> tuple[Path, int] | None:
+        """(path, bytes to skip) of a program artifact's raw ELF, or None if it is gone."""
+        a = self._by_id.get(artifact_id)
+        return (self.files.path(a.id), ELF_OFFSET) if a is not None else None

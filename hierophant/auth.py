@@ -3,9 +3,12 @@
 `none` checks and records nothing; `verify` requires a valid signature and records the
 signer as requester; `allowlist` also requires the signer to be listed. Recovery uses the
 raw received bytes and normalises v itself (§3.3). It runs on gRPC threads (CPU work, no
-shared state), never on the reactor.
+shared state), never on the reactor. `bearer_ok` checks the HTTP bearer tokens (worker_token,
+admin_token) on the reactor.
 """
 from __future__ import annotations
+
+import hmac
 
 import grpc
 
@@ -16,6 +19,12 @@ CREATE_ARTIFACT_MESSAGE = b"create_artifact"   # §3.1: a constant, replayable t
 # Which v bytes each kind of signature may carry (§3.2 table).
 BODY_V = frozenset({0, 1, 27, 28})
 ARTIFACT_V = frozenset({27, 28, 54, 55})
+
+
+def bearer_ok(request, token: str) -> bool:
+    """Does an HTTP request carry `Authorization: Bearer <token>`? (constant-time compare)"""
+    header = request.getHeader(b"authorization") or b""
+    return hmac.compare_digest(header, b"Bearer " + token.encode())
 
 
 class Auth:

@@ -58,6 +58,7 @@ class SchedulerConfig:
     max_infra_retries: int = dataclasses.field(default=5, metadata=c.check(c.non_negative))
     max_strikes: int = dataclasses.field(default=3, metadata=c.check(c.positive))
     reattach_grace_secs: float = dataclasses.field(default=60.0, metadata=c.check(c.non_negative))
+    reconnect_grace_secs: float = dataclasses.field(default=10.0, metadata=c.check(c.non_negative))
     deadline_grace_secs: float = dataclasses.field(default=60.0, metadata=c.check(c.non_negative))
 
 

@@ -1,5 +1,7 @@
 """SQLite (WAL) persistence of the coordinator's records, on one dedicated thread.
 
+It implements the store interface of `hierophant.store` (load / start / stop / write).
+
 The reactor owns the live records; this store only persists them. Writes go to one writer
 thread (SQLite connections are not shared across threads) and return a Deferred, so the
 reactor never waits on disk. Each `write` is atomic and committed with synchronous=FULL:
@@ -20,6 +22,7 @@ from typing import Any, Callable, Iterable
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
+from hierophant.store import Snapshot
 from hierophant.model import (Artifact, ArtifactKind, DeadWorker, Execution, Fulfillment, Program, ProofRecord,
                               ProofRequest)
 
@@ -40,8 +43,8 @@ def _json_hex_list(v: list[bytes]) -> str:
     return json.dumps([x.hex() for x in v])
 
 
-def _hex_list(v: str) -> list[bytes]:
-    return [bytes.fromhex(x) for x in json.loads(v)]
+def _hex_list(v: str) -> tuple[bytes, ...]:
+    return tuple(bytes.fromhex(x) for x in json.loads(v))
 
 
 _U64 = (u64_to_sql, u64_from_sql)
@@ -95,22 +98,14 @@ def _from_row(table: str, row: sqlite3.Row) -> Any:
     return cls(**kwargs)
 
 
-@dataclasses.dataclass
-class Snapshot:
-    """Everything the store holds, read once at start-up."""
-    programs: list[Program]
-    artifacts: list[Artifact]
-    requests: list[ProofRequest]
-    nonces: dict[bytes, int]
-    history: list[ProofRecord]
-    dead_workers: list[DeadWorker]
-
-
 class Database:
     """Thread-confined SQLite store. Open before the reactor runs; then use `write`."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, reactor=None) -> None:
+        if reactor is None:
+            from twisted.internet import reactor
         self.path = path
+        self._reactor = reactor
         self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
@@ -162,23 +157,21 @@ class Database:
         self._conn.close()
 
     def write(self, put: Iterable[Any] = (), delete: Iterable[Any] = (),
-              nonces: dict[bytes, int] | None = None,
-              statements: Iterable[tuple[str, tuple]] = ()) -> defer.Deferred:
+              nonces: dict[bytes, int] | None = None) -> defer.Deferred:
         """Upsert records in `put`, delete those in `delete`, set nonces; one transaction.
 
-        Rows are taken now, on the caller's (reactor) thread, so later changes to the live
-        records cannot tear them. Concurrent writes are committed together (one fsync).
+        Rows are taken now, on the caller's (reactor) thread. Concurrent writes are committed
+        together (one fsync), in the order they were made.
         """
         ops = [_upsert(r) for r in put] + [_delete(r) for r in delete]
         ops += [("INSERT OR REPLACE INTO nonces (address, last) VALUES (?, ?)", (a, u64_to_sql(n)))
                 for a, n in (nonces or {}).items()]
-        ops += list(statements)
         d: defer.Deferred = defer.Deferred()
         self._queue.put((ops, d))
         return d
 
     def _loop(self) -> None:
-        from twisted.internet import reactor
+        reactor = self._reactor
         while True:
             item = self._queue.get()
             if item is None:

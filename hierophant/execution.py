@@ -13,13 +13,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from typing import Callable
 
 from twisted.internet import defer
 
 from hierophant.artifacts import ArtifactIndex
 from hierophant.config import ExecutionConfig
 from hierophant.metrics import HierophantMetrics
-from hierophant.model import Execution, Fulfillment, ProofRequest
+from hierophant.model import Execution, Fulfillment, ProofRequest, rid_hex
 from hierophant.requests import RequestBook
 from network_lib.executor.pool import ExecutionPool, Verdict
 
@@ -27,8 +28,11 @@ log = logging.getLogger("hierophant.execution")
 
 
 class Executions:
+    """Runs on the reactor; the executions themselves run in the process pool."""
+
     def __init__(self, cfg: ExecutionConfig, book: RequestBook, artifacts: ArtifactIndex,
-                 on_executed=None, metrics: HierophantMetrics | None = None) -> None:
+                 on_executed: Callable[[ProofRequest], None] | None = None,
+                 metrics: HierophantMetrics | None = None) -> None:
         self.cfg = cfg
         self.metrics = metrics or HierophantMetrics()
         self.book, self.artifacts = book, artifacts
@@ -47,19 +51,18 @@ class Executions:
     def start(self, r: ProofRequest) -> None:
         if not self.cfg.enabled or r.request_id in self.running:
             return
-        program = self.artifacts.get(r.program_artifact)
+        elf = self.artifacts.elf(r.program_artifact)
         stdin = self.artifacts.get(r.stdin_artifact)
-        if program is None or stdin is None:
+        if elf is None or stdin is None:
             return
-        d = self.pool.run(self.artifacts.path(program), 8, self.artifacts.path(stdin),
-                          r.cycle_limit, self.cfg.max_cycles)
-        self.running[r.request_id] = d
+        rid = r.request_id
+        d = self.pool.run(elf[0], elf[1], self.artifacts.path(stdin), r.cycle_limit, self.cfg.max_cycles)
+        self.running[rid] = d
         started = time.perf_counter()
         d.addCallbacks(self._count, self._count, callbackArgs=(started,), errbackArgs=(started,))
-        d.addCallback(self._verdict, r)
-        d.addErrback(lambda f: log.error("execution of %s failed inside the pool: %s",
-                                         _rid(r), f.getErrorMessage()))
-        d.addBoth(lambda _: self.running.pop(r.request_id, None))
+        d.addCallback(self._verdict, rid)
+        d.addErrback(lambda f: log.error("execution of %s failed\n%s", rid_hex(rid), f.getTraceback()))
+        d.addBoth(lambda _: self.running.pop(rid, None))
 
     def _count(self, v, started: float):
         """Count the verdict (or the pool's failure, passed on) for the metrics."""
@@ -70,36 +73,29 @@ class Executions:
         self.metrics.executed(result, time.perf_counter() - started)
         return v
 
-    @defer.inlineCallbacks
-    def _verdict(self, v: Verdict, r: ProofRequest):
-        if self.book.get(r.request_id) is not r:
-            return      # forgotten by retention meanwhile
+    def _verdict(self, v: Verdict, rid: bytes) -> defer.Deferred | None:
+        r = self.book.latest(rid)
+        if r is None:
+            return None     # forgotten by retention meanwhile
         if v.no_verdict:
-            log.info("request %s: execution stopped at %d cycles with no verdict", _rid(r), v.cycles)
-            r.extra["execution_no_verdict"] = True
-            yield self.book.update(r)
-        elif v.ok:
-            pv_hash = hashlib.sha256(v.public_values).digest()
-            r.extra["public_values"] = v.public_values.hex()
-            log.info("request %s executed: %d cycles, %d bytes of public values", _rid(r), v.cycles,
+            log.info("request %s: execution stopped at %d cycles with no verdict", rid_hex(rid), v.cycles)
+            return self.book.update(rid, extra={**r.extra, "execution_no_verdict": True})
+        if v.ok:
+            log.info("request %s executed: %d cycles, %d bytes of public values", rid_hex(rid), v.cycles,
                      len(v.public_values))
+            changes = dict(cycles=v.cycles, public_values_hash=hashlib.sha256(v.public_values).digest(),
+                           extra={**r.extra, "public_values": v.public_values.hex()})
             if r.fulfillment != Fulfillment.FULFILLED:
-                yield self.book.update(r, execution=Execution.EXECUTED, cycles=v.cycles,
-                                       public_values_hash=pv_hash)
-            else:
-                yield self.book.update(r, cycles=v.cycles, public_values_hash=pv_hash)
-            self.on_executed(r)
-        elif r.fulfillment == Fulfillment.UNFULFILLABLE:
+                changes["execution"] = Execution.EXECUTED
+            return self.book.update(rid, **changes).addCallback(self.on_executed)
+        if r.fulfillment == Fulfillment.UNFULFILLABLE:
             # Given up already (attempts spent first): the verdict still says why.
-            yield self.book.update(r, execution=Execution.UNEXECUTABLE, execute_fail_cause=v.cause or 0)
-        elif r.fulfillment != Fulfillment.FULFILLED:
+            return self.book.update(rid, execution=Execution.UNEXECUTABLE, execute_fail_cause=v.cause or 0)
+        if r.fulfillment != Fulfillment.FULFILLED:
             # Only our own execution declares a program UNEXECUTABLE (DESIGN.md).
-            yield self.book.give_up(r, f"the program failed: {v.message}", unexecutable=True,
-                                    fail_cause=v.cause or 0)
+            return self.book.give_up(rid, f"the program failed: {v.message}", unexecutable=True,
+                                     fail_cause=v.cause or 0)
+        return None
 
     def stop(self) -> None:
         self.pool.stop()
-
-
-def _rid(r: ProofRequest) -> str:
-    return "0x" + r.request_id.hex()

@@ -27,6 +27,7 @@ from hierophant.grpc_metrics import MetricsInterceptor
 from hierophant.metrics import HierophantMetrics
 from hierophant.network_api import NetworkApi
 from hierophant.requests import RequestBook
+from network_lib.listening import bind_error, fail_startup
 from network_lib.proto import artifact_pb2, network_pb2 as pb
 from network_lib.protowire import WireError, split_signed_envelope
 
@@ -156,7 +157,18 @@ class GrpcService(service.Service):
         self.server: grpc.Server | None = None
         self.health = health.HealthServicer()
 
+    def privilegedStartService(self) -> None:
+        """Bind (and start) now, so a port in use ends start-up cleanly (network_lib.listening)."""
+        super().privilegedStartService()
+        self._serve()
+
     def startService(self) -> None:
+        self._serve()
+        super().startService()
+
+    def _serve(self) -> None:
+        if self.server is not None:
+            return
         server = grpc.server(futures.ThreadPoolExecutor(self.threads, thread_name_prefix="grpc"),
                              handlers=self.bridge.handlers(), options=SERVER_OPTIONS,
                              interceptors=[MetricsInterceptor(self.metrics)],
@@ -165,18 +177,20 @@ class GrpcService(service.Service):
         names = (NETWORK, ARTIFACT, health.SERVICE_NAME, reflection.SERVICE_NAME)
         reflection.enable_server_reflection(names, server)
         target = f"{self.address}:{self.port}"
-        if self.tls:
-            bound = server.add_secure_port(target, grpc.ssl_server_credentials([self.tls]))
-        else:
-            bound = server.add_insecure_port(target)
+        try:
+            if self.tls:
+                bound = server.add_secure_port(target, grpc.ssl_server_credentials([self.tls]))
+            else:
+                bound = server.add_insecure_port(target)
+        except RuntimeError:      # newer grpcio raises instead of returning 0
+            bound = 0
         if not bound:
-            raise RuntimeError(f"could not bind the gRPC port {target}")
+            fail_startup("hierophant", f"cannot listen on grpc_port {target}: {bind_error(self.address, self.port)}")
         server.start()
         for name in ("", NETWORK, ARTIFACT):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.server = server
         log.info("gRPC (ProverNetwork, ArtifactStore) serving on %s%s", target, " with TLS" if self.tls else "")
-        super().startService()
 
     def stopService(self):
         super().stopService()

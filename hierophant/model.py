@@ -1,7 +1,11 @@
-"""Records the coordinator keeps: programs, artifacts and proof requests.
+"""Records the coordinator keeps: programs, artifacts, proof requests, history, dead workers.
 
-These objects live on the reactor (their owning services mutate them); the SQLite store
-persists them. Status numbers are the proto enums (sdk-network-contract.md §2.8).
+Every record is an immutable value (a frozen dataclass, changed with `dataclasses.replace`).
+Each kind has one owner on the reactor thread that writes a new value to the store and swaps
+it in (and publishes it) only after the commit: RequestBook (requests), ArtifactIndex
+(artifacts), Programs (programs), Nonces (nonces), History (proof records), DeadWorkers
+(dead workers). Nobody else changes them. Status numbers are the proto enums
+(sdk-network-contract.md §2.8).
 """
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from enum import IntEnum
+
+from network_lib.hexutil import fixed_bytes
 
 
 class Fulfillment(IntEnum):
@@ -50,7 +56,22 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-@dataclass
+def rid_hex(request_id: bytes) -> str:
+    """A request id as the protocol and the logs write it: 0x + 64 hex digits."""
+    return "0x" + request_id.hex()
+
+
+def parse_rid(text: object) -> bytes | None:
+    """A request id from `0x`-prefixed (or bare) hex; None unless exactly 32 bytes."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return fixed_bytes(text, 32, "request id")
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
 class Program:
     vk_hash: bytes
     vk: bytes
@@ -61,7 +82,7 @@ class Program:
     last_used: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class Artifact:
     id: str
     kind: ArtifactKind
@@ -79,7 +100,7 @@ class Artifact:
         return self.id
 
 
-@dataclass
+@dataclass(frozen=True)
 class ProofRequest:
     request_id: bytes
     requester: bytes
@@ -96,7 +117,7 @@ class ProofRequest:
     cycle_limit: int
     gas_limit: int
     min_auction_period: int
-    whitelist: list[bytes]
+    whitelist: tuple[bytes, ...]
     stdin_private: bool
     nonce: int
     tx_hash: bytes
@@ -116,6 +137,8 @@ class ProofRequest:
     worker_id: str | None = None       # who holds the current attempt
     job_token: str | None = None       # the current attempt's job-scoped URL token
     assigned_at: float | None = None
+    # Never changed in place: `replace(r, extra={**r.extra, key: value})`. Keys:
+    # public_values (hex, from our execution), execution_no_verdict, program_failures.
     extra: dict = field(default_factory=dict)
 
     @property
@@ -128,7 +151,7 @@ class ProofRequest:
         return (self.requester, self.vk_hash, self.stdin_uri, self.mode)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ProofRecord:
     """One finished attempt, for /proof-history."""
     id: str
@@ -140,11 +163,12 @@ class ProofRecord:
     worker_name: str
     started_at: float
     finished_at: float
-    outcome: str               # fulfilled / program / infrastructure / bad-proof / lost / ...
+    outcome: str               # fulfilled / program / infrastructure / bad-proof / lost / released / ...
     detail: str = ""
+    checked: str = ""          # a fulfilled proof: how it was checked (verified / structure / mock)
 
 
-@dataclass
+@dataclass(frozen=True)
 class DeadWorker:
     """A worker dropped after max_strikes, for /dead-contemplants."""
     worker_id: str

@@ -87,7 +87,7 @@ class NetworkApi:
         existing = self.programs.get(vk_hash)
         if existing is not None:
             # Registered already (another client or a retry): keep the first registration.
-            yield self._persist_nonce(nonces)
+            yield self.nonces.persist(nonces)
             return pb.CreateProgramResponse(tx_hash=tx_hash, body=pb.CreateProgramResponseBody())
         artifact = self.artifacts.get(body.program_uri)
         if artifact is None or artifact.kind != ArtifactKind.PROGRAM:
@@ -99,9 +99,8 @@ class NetworkApi:
         t = now()
         program = Program(vk_hash=vk_hash, vk=body.vk, program_uri=body.program_uri,
                           artifact_id=artifact.id, owner=requester, created_at=t, last_used=t)
-        yield self.artifacts.db.write(put=[program], nonces=nonces)
-        self._commit_nonce(nonces)
-        self.programs.add(program)
+        yield self.programs.register(program, nonces)
+        self.nonces.committed(nonces)
         log.info("program 0x%s registered by %s", vk_hash.hex(), _who(requester))
         return pb.CreateProgramResponse(tx_hash=tx_hash, body=pb.CreateProgramResponseBody())
 
@@ -125,15 +124,16 @@ class NetworkApi:
         existing = self.requests.find_retry(key)
         nonces = self._accept_nonce(requester, body.nonce)
         if existing is not None:
-            yield self._persist_nonce(nonces)
+            yield self.nonces.persist(nonces)
             log.info("RequestProof retry for 0x%s: same request", existing.request_id.hex())
             return _request_response(existing)
         done = self._pending[key] = defer.Deferred()
-        program = self.programs.get(request.vk_hash)
-        program.last_used = request.created_at   # retention keeps programs in use
         try:
-            yield self.requests.add(request, nonces, also=[program])
-            self._commit_nonce(nonces)
+            # Retention keeps programs in use; both writes share one group commit.
+            yield defer.gatherResults([self.requests.add(request, nonces),
+                                       self.programs.touch(request.vk_hash, request.created_at)],
+                                      consumeErrors=True).addErrback(_first_error)
+            self.nonces.committed(nonces)
         finally:
             del self._pending[key]
             done.callback(None)
@@ -167,7 +167,7 @@ class NetworkApi:
             stdin_uri=body.stdin_uri, stdin_artifact=stdin.id, program_artifact=program.artifact_id,
             program_uri=program.program_uri, deadline=body.deadline, cycle_limit=body.cycle_limit,
             gas_limit=body.gas_limit, min_auction_period=body.min_auction_period,
-            whitelist=list(body.whitelist), stdin_private=body.stdin_private or stdin.kind == ArtifactKind.PRIVATE_STDIN,
+            whitelist=tuple(body.whitelist), stdin_private=body.stdin_private or stdin.kind == ArtifactKind.PRIVATE_STDIN,
             nonce=body.nonce, tx_hash=keccak256(body_bytes), created_at=t, updated_at=t)
 
     def get_details(self, request_id: bytes) -> pb.GetProofRequestDetailsResponse:
@@ -196,16 +196,12 @@ class NetworkApi:
         self.nonces.reserve(requester, nonce)
         return {requester: nonce}
 
-    def _persist_nonce(self, nonces: dict[bytes, int]) -> defer.Deferred:
-        if not nonces:
-            return defer.succeed(None)
-        d = self.artifacts.db.write(nonces=nonces)
-        d.addCallback(lambda _: self._commit_nonce(nonces))
-        return d
 
-    def _commit_nonce(self, nonces: dict[bytes, int]) -> None:
-        for address, n in nonces.items():
-            self.nonces.commit(address, n)
+
+def _first_error(failure):
+    """gatherResults wraps a failure in FirstError: hand on the original one."""
+    failure.trap(defer.FirstError)
+    return failure.value.subFailure
 
 
 def _check_owner(artifact, requester: bytes) -> None:

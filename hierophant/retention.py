@@ -3,7 +3,8 @@
 `[retention] proof_days`: finished requests and their proofs are kept this long after they
 finished. `input_days`: stdins of finished requests, uploads never used, and programs nobody
 requested a proof of for this long (the SDK re-registers a missing program by itself,
-sdk-network-contract.md §1.3 A) are deleted after this long.
+sdk-network-contract.md §1.3 A) are deleted after this long. Each deletion goes through the
+records' owner (RequestBook, Programs, ArtifactIndex, History).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from twisted.application.internet import TimerService
 from twisted.internet import defer
 
 from hierophant.artifacts import ArtifactIndex
+from hierophant.history import History
 from hierophant.model import ArtifactKind, now
 from hierophant.programs import Programs
 from hierophant.requests import RequestBook
@@ -23,9 +25,9 @@ DAY = 86400
 
 class Retention:
     def __init__(self, book: RequestBook, artifacts: ArtifactIndex, programs: Programs,
-                 proof_days: float, input_days: float, history=None) -> None:
+                 proof_days: float, input_days: float, history: History | None = None) -> None:
         self.book, self.artifacts, self.programs = book, artifacts, programs
-        self.history = history       # the scheduler's deque of ProofRecords, pruned with proofs
+        self.history = history       # proof records, pruned with the proofs
         self.proof_secs = proof_days * DAY
         self.input_secs = input_days * DAY
         self._running = False
@@ -62,20 +64,11 @@ class Retention:
         in_use |= {p.artifact_id for p in kept_programs}
         doomed = [a for a in self.artifacts.all() if a.id not in in_use and self._expired(a, input_cut, proof_cut)]
         yield self.book.forget(old_requests)
-        if old_programs:
-            yield self.artifacts.db.write(delete=old_programs)
-            for p in old_programs:
-                self.programs.remove(p)
+        yield self.programs.forget(old_programs)
         yield self.artifacts.delete(doomed)
-        yield self._prune_history(proof_cut)
+        if self.history is not None:
+            yield self.history.prune(proof_cut)
         return (len(old_requests), len(doomed), len(old_programs))
-
-    def _prune_history(self, cut: float):
-        if self.history is None:
-            return defer.succeed(None)
-        while self.history and self.history[0].finished_at < cut:
-            self.history.popleft()
-        return self.artifacts.db.write(statements=[("DELETE FROM proof_history WHERE finished_at < ?", (cut,))])
 
     @staticmethod
     def _expired(a, input_cut: float, proof_cut: float) -> bool:
@@ -86,5 +79,5 @@ class Retention:
 
 def retention_service(retention: Retention, interval: float) -> TimerService:
     def run():
-        return retention.sweep().addErrback(lambda f: log.error("retention sweep failed: %s", f.getTraceback()))
+        return retention.sweep().addErrback(lambda f: log.error("retention sweep failed\n%s", f.getTraceback()))
     return TimerService(interval, run)

@@ -10,8 +10,6 @@ import logging
 from pathlib import Path
 
 from twisted.application import service
-from twisted.application.internet import SSLServer, TCPServer
-from twisted.internet import ssl
 
 from hierophant.admin.actions import AdminActions
 from hierophant.admin.api import AdminApi
@@ -21,6 +19,7 @@ from hierophant.config import HierophantConfig
 from hierophant.db import Database
 from hierophant.execution import Executions
 from hierophant.grpc_server import Bridge, GrpcService
+from hierophant.history import History
 from hierophant.metrics import HierophantMetrics
 from hierophant.network_api import NetworkApi
 from hierophant.observe import MetricsService
@@ -28,11 +27,14 @@ from hierophant.programs import Nonces, Programs
 from hierophant.requests import RequestBook
 from hierophant.retention import Retention, retention_service
 from hierophant.uploads import Uploads
-from hierophant.web.site import build_site
-from hierophant.workers.http import JobFiles, StatusJson, _trusted, history_limit, route_proof_upload
+from hierophant.web.site import HierophantSite, build_site
+from hierophant.workers.dead import DeadWorkers
+from hierophant.web.jobs import JobFiles, StatusJson, _trusted, history_limit, route_proof_upload
+from hierophant.workers.intake import ProofIntake, StructureChecker
 from hierophant.workers.scheduler import Scheduler
-from hierophant.workers.ws import WorkerGate
+from hierophant.web.worker_socket import WorkerGate
 from network_lib.dirlock import lock_dir
+from network_lib.listening import ListeningPort, tcp_description
 from network_lib.logs import route_stdlib_logging
 from network_lib.metrics_page import MetricsPage
 
@@ -40,79 +42,96 @@ log = logging.getLogger("hierophant")
 
 
 class DatabaseService(service.Service):
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    """Starts and stops the store (any implementation of hierophant.store's interface)."""
+
+    def __init__(self, store) -> None:
+        self.store = store
 
     def startService(self) -> None:
-        self.db.start()
+        self.store.start()
         super().startService()
 
     def stopService(self):
         super().stopService()
-        self.db.stop()
+        self.store.stop()
 
 
 class Hierophant(service.MultiService):
     """The coordinator; its parts are attributes so tests and later features can reach them."""
 
-    def __init__(self, cfg: HierophantConfig) -> None:
+    def __init__(self, cfg: HierophantConfig, reactor=None) -> None:
         super().__init__()
+        if reactor is None:
+            from twisted.internet import reactor
+        self.reactor = reactor
         self.cfg = cfg
         self.serving = False
         self.metrics = HierophantMetrics()
         data = Path(cfg.data_dir)
         data.mkdir(parents=True, exist_ok=True)
         self._lock = lock_dir(data, "data_dir", "hierophant")
-        self.db = Database(data / "hierophant.sqlite3")
-        snap = self.db.load()
+        self.store = self.db = Database(data / "hierophant.sqlite3", reactor)
+        snap = self.store.load()
         files = ArtifactFiles(data / "artifacts")
         dropped = files.clear_temp()
-        self.artifacts = ArtifactIndex(self.db, files, snap.artifacts)
-        self.programs = Programs(self.db, snap.programs)
-        self.nonces = Nonces(snap.nonces)
-        self.requests = RequestBook(self.db, snap.requests, self.proof_uri, cfg.scheduler.deadline_grace_secs)
+        # The record owners (hierophant.model): each commits through the store before it shows.
+        self.artifacts = ArtifactIndex(self.store, files, snap.artifacts, reactor)
+        self.programs = Programs(self.store, snap.programs)
+        self.nonces = Nonces(self.store, snap.nonces)
+        self.history = History(self.store, snap.history)
+        self.dead = DeadWorkers(self.store, snap.dead_workers)
+        self.requests = RequestBook(self.store, snap.requests, self.proof_uri, cfg.scheduler.deadline_grace_secs,
+                                    clock=reactor)
         self.auth = Auth(cfg.auth.mode, cfg.auth.allowlist)
         self.api = NetworkApi(self.artifacts, self.programs, self.nonces, self.requests,
                               self.upload_url, self.auth.checks_nonces)
         self.uploads = Uploads(self.artifacts, cfg.limits.max_artifact_bytes, cfg.limits.max_decompressed_bytes,
-                               self.metrics)
-        self.scheduler = Scheduler(cfg.scheduler, self.requests, self.artifacts, self.programs, self.db,
-                                   cfg.public_base, execution_enabled=cfg.execution.enabled,
-                                   history=snap.history, dead=snap.dead_workers, metrics=self.metrics)
+                               reactor, self.metrics)
+        self.scheduler = Scheduler(cfg.scheduler, self.requests, self.artifacts, self.programs, cfg.public_base,
+                                   execution_enabled=cfg.execution.enabled, history=self.history, dead=self.dead,
+                                   clock=reactor, metrics=self.metrics)
+        # The proof check is pluggable: a verifier with the same `check` replaces this one.
+        self.checker = StructureChecker(reactor)
+        self.intake = ProofIntake(self.scheduler, self.artifacts, self.checker, reactor, self.metrics)
         self.executions = Executions(cfg.execution, self.requests, self.artifacts, self.scheduler.executed,
                                      self.metrics)
         self.retention = Retention(self.requests, self.artifacts, self.programs,
-                                   cfg.retention.proof_days, cfg.retention.input_days, self.scheduler.history)
+                                   cfg.retention.proof_days, cfg.retention.input_days, self.history)
         log.info("loaded %s: %d programs, %d artifacts, %d requests (%d live)%s", data,
                  len(snap.programs), len(snap.artifacts), len(snap.requests),
                  len(self.requests.live()), f"; dropped {dropped} partial uploads" if dropped else "")
         self._build_children()
 
     def _build_children(self) -> None:
-        from twisted.internet import reactor
         cfg = self.cfg
-        DatabaseService(self.db).setServiceParent(self)
-        MetricsService(self.metrics, self.requests, self.scheduler, self.db, reactor).setServiceParent(self)
-        bridge = Bridge(self.api, self.auth, self.requests, reactor)
+        DatabaseService(self.store).setServiceParent(self)
+        self.scheduler.setServiceParent(self)
+        MetricsService(self.metrics, self.requests, self.scheduler, self.store, self.reactor).setServiceParent(self)
+        bridge = Bridge(self.api, self.auth, self.requests, self.reactor)
         GrpcService(bridge, cfg.bind_address, cfg.grpc_port, cfg.grpc_threads, _tls_pair(cfg),
                     self.metrics).setServiceParent(self)
-        site = build_site(self.uploads, self.artifacts, lambda: self.serving)
-        self._add_worker_endpoints(site)
-        self.web = _web_server(cfg, site)
+        self.site = build_site(self.uploads, self.artifacts, lambda: self.serving, self.reactor)
+        self._add_worker_endpoints(self.site)
+        tls = (cfg.tls.key, cfg.tls.cert) if cfg.tls.cert else None
+        self.web = ListeningPort("hierophant", "http_port", f"{cfg.bind_address}:{cfg.http_port}",
+                                 tcp_description(cfg.http_port, cfg.bind_address, tls), self.site, self.reactor)
         self.web.setServiceParent(self)
         retention_service(self.retention, cfg.retention.sweep_interval_secs).setServiceParent(self)
 
-    def _add_worker_endpoints(self, site) -> None:
-        cfg, s, root = self.cfg, self.scheduler, site.resource
+    def _add_worker_endpoints(self, site: HierophantSite) -> None:
+        cfg, s = self.cfg, self.scheduler
         ws_url = cfg.public_base.replace("https://", "wss://").replace("http://", "ws://") + "/ws"
-        root.putChild(b"ws", WorkerGate(s, cfg.worker_token, ws_url))
-        root.putChild(b"jobs", JobFiles(s, cfg.worker_token))
-        site.body_routes.append((b"/jobs/", route_proof_upload(s, cfg.worker_token)))
-        root.putChild(b"contemplants", StatusJson(lambda r: s.workers_json(), cfg.admin_token))
-        root.putChild(b"dead-contemplants", StatusJson(lambda r: s.dead_json(), cfg.admin_token))
-        root.putChild(b"proof-history", StatusJson(lambda r: s.history_json(history_limit(r)), cfg.admin_token))
-        root.putChild(b"metrics", MetricsPage(self.metrics.registry, lambda r: _trusted(r, cfg.admin_token)))
-        root.putChild(b"admin", AdminApi(AdminActions(self.requests, s), lambda r: _trusted(r, cfg.admin_token)))
+        site.route(b"ws", WorkerGate(s, cfg.worker_token, ws_url))
+        site.route(b"jobs", JobFiles(s, self.intake, cfg.worker_token),
+                   body=route_proof_upload(self.intake, cfg.worker_token))
+        site.route(b"contemplants", StatusJson(lambda r: s.workers_json(), cfg.admin_token))
+        site.route(b"dead-contemplants", StatusJson(lambda r: s.dead_json(), cfg.admin_token))
+        site.route(b"proof-history", StatusJson(lambda r: s.history_json(history_limit(r)), cfg.admin_token))
+
+        def trusted(request) -> bool:       # DESIGN.md: loopback clients, or admin_token
+            return _trusted(request, cfg.admin_token)
+        site.route(b"metrics", MetricsPage(self.metrics.registry, trusted))
+        site.route(b"admin", AdminApi(AdminActions(self.requests, s), trusted, self.reactor))
 
     def upload_url(self, token: str) -> str:
         return f"{self.cfg.public_base}/upload/{token}"
@@ -125,7 +144,6 @@ class Hierophant(service.MultiService):
 
     def startService(self) -> None:
         super().startService()
-        self.scheduler.start()
         self.executions.resume()
         self.serving = True
         cfg = self.cfg
@@ -135,7 +153,6 @@ class Hierophant(service.MultiService):
     def stopService(self):
         self.serving = False
         self.executions.stop()
-        self.scheduler.stop()
         self.requests.stop()
         return super().stopService()
 
@@ -144,14 +161,6 @@ def _tls_pair(cfg: HierophantConfig) -> tuple[bytes, bytes] | None:
     if not cfg.tls.cert:
         return None
     return Path(cfg.tls.key).read_bytes(), Path(cfg.tls.cert).read_bytes()
-
-
-def _web_server(cfg: HierophantConfig, site):
-    if cfg.tls.cert:
-        pem = Path(cfg.tls.key).read_bytes() + b"\n" + Path(cfg.tls.cert).read_bytes()
-        options = ssl.PrivateCertificate.loadPEM(pem).options()
-        return SSLServer(cfg.http_port, site, options, interface=cfg.bind_address)
-    return TCPServer(cfg.http_port, site, interface=cfg.bind_address)
 
 
 def make_service(cfg: HierophantConfig) -> Hierophant:

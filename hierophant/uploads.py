@@ -7,29 +7,27 @@ retries uploads for 120 s, sdk-network-contract.md §6.3).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from twisted.internet import defer, threads
 
 from hierophant.artifacts import ArtifactIndex
 from hierophant.metrics import HierophantMetrics
 from hierophant.model import Artifact, ArtifactKind
-from hierophant.web.spool import Spool, SpoolError, SpoolResult
+from hierophant.spool import Outcome, Spool, SpoolError, SpoolResult
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Outcome:
-    code: int
-    message: str
+__all__ = ["Outcome", "Uploads", "validate"]
 
 
 class Uploads:
-    def __init__(self, index: ArtifactIndex, max_wire: int, max_decoded: int,
+    def __init__(self, index: ArtifactIndex, max_wire: int, max_decoded: int, reactor=None,
                  metrics: HierophantMetrics | None = None) -> None:
-        self.index = index
+        if reactor is None:
+            from twisted.internet import reactor
+        self.reactor = reactor
         self.metrics = metrics or HierophantMetrics()
+        self.index = index
         self.max_wire = max_wire
         self.max_decoded = max_decoded
         self._completing: dict[str, defer.Deferred] = {}
@@ -48,25 +46,24 @@ class Uploads:
         return self.refuse_early(token, length) or open_spool()
 
     def open_spool(self, pause, resume) -> Spool:
-        from twisted.internet import reactor
         return Spool(self.index.files.new_temp(), self.max_wire, self.max_decoded,
-                     pause, resume, reactor.callFromThread)
+                     pause, resume, self.reactor.callFromThread, self.reactor.callInThread)
 
     @defer.inlineCallbacks
     def complete(self, token: str, spool: Spool):
         """The body has arrived: store it, or say why not. Fires with an Outcome."""
         artifact = self.index.by_upload_token(token)
-        outcome = yield self._complete(artifact, spool)
+        outcome = yield self._complete(token, artifact, spool)
         kind = artifact.kind.name.lower() if artifact is not None else "unknown"
         self.metrics.upload(kind, outcome.code, spool.wire_bytes)
         return outcome
 
     @defer.inlineCallbacks
-    def _complete(self, artifact: Artifact | None, spool: Spool):
+    def _complete(self, token: str, artifact: Artifact | None, spool: Spool):
         try:
             result = yield spool.finish()
         except SpoolError as e:
-            log.info("upload %s refused: %s", artifact.id if artifact else "to an unknown URL", e)
+            log.info("upload %s refused: %s", artifact.id if artifact else token[:8], e)
             return Outcome(e.code, str(e))
         if artifact is None:  # deleted by retention while uploading
             yield _remove(result)
@@ -76,7 +73,7 @@ class Uploads:
             yield self._completing[artifact.id]
         d = self._completing[artifact.id] = defer.Deferred()
         try:
-            outcome = yield self._store(artifact, result)
+            outcome = yield self._store(self.index.get(artifact.id) or artifact, result)
         finally:
             del self._completing[artifact.id]
             d.callback(None)

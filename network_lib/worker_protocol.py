@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-PROTOCOL_VERSION = "1.0"          # MAJOR.MINOR; a MAJOR mismatch closes with CLOSE_VERSION
+PROTOCOL_VERSION = "1.1"          # MAJOR.MINOR; a MAJOR mismatch closes with CLOSE_VERSION
 MAX_FRAME_BYTES = 1 << 20         # control messages only
 
 # WebSocket close codes (4000-4999 are private use).
@@ -19,9 +19,10 @@ CLOSE_VERSION = 4002      # protocol MAJOR differs: the contemplant must exit no
 CLOSE_REPLACED = 4003     # another connection registered the same worker_id
 CLOSE_DROPPED = 4004      # dropped after max_strikes: the contemplant must exit non-zero
 CLOSE_TIMEOUT = 4005      # no heartbeat within heartbeat_timeout_secs
-CLOSE_KICKED = 4006       # an operator kicked the worker (hierophant-admin kick): reconnect
+CLOSE_KICKED = 4006       # an operator kicked the worker (1.1): its jobs were requeued; it may reconnect
 
-FAILURE_KINDS = ("program", "infrastructure", "unsupported")
+# `released` (1.1): a stopping worker gives a job back untried; requeued at once, nothing spent.
+FAILURE_KINDS = ("program", "infrastructure", "unsupported", "released")
 
 
 class ProtocolError(ValueError):
@@ -62,7 +63,8 @@ class Register(Message):
     worker_id: str
     name: str
     software: str = ""
-    # {"backends": [...], "modes": [1,2,3,4], "circuit_versions": ["v6.1.0"], "slots": 1}
+    # {"backends": [...], "modes": [1,2,3,4], "circuit_versions": ["v6.1.0"], "slots": 1,
+    #  "provers": [{"backend", "modes", "circuit_versions", "slots"}, ...]}   (provers: 1.1)
     capabilities: dict = field(default_factory=dict)
     hardware: dict = field(default_factory=dict)
     # Jobs this worker is still running, for re-attachment: [{"request_id", "attempt"}]
@@ -100,7 +102,7 @@ class Completed(Message):
 class Failed(Message):
     request_id: str
     attempt: int
-    kind: str            # program / infrastructure / unsupported
+    kind: str            # program / infrastructure / unsupported / released (1.1)
     message: str = ""
 
 
@@ -137,6 +139,7 @@ class Job(Message):
     cycle_limit: int
     nonce: list = field(default_factory=lambda: [0, 0, 0, 0])
     total_cycles: int | None = None
+    prover: int | None = None  # 1.1: index in register's capabilities.provers to run it on
 
 
 @_msg("job_update")

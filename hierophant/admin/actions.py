@@ -88,7 +88,7 @@ class AdminActions:
         if r.terminal:
             raise AdminError(409, f"request {_rid(r)} already ended ({r.fulfillment.name})")
         was = r.fulfillment.name
-        yield self.scheduler.cancel(r, CANCEL_REASON)
+        yield self.scheduler.cancel(r.request_id, CANCEL_REASON)
         return Done("cancel", _rid(r), f"was {was}; now UNFULFILLABLE ({CANCEL_REASON})")
 
     @defer.inlineCallbacks
@@ -98,12 +98,12 @@ class AdminActions:
             raise AdminError(409, f"request {_rid(r)} is {r.fulfillment.name}, not ASSIGNED: nothing to requeue")
         worker = self.scheduler.workers.get(r.worker_id or "")
         name = worker.name if worker else r.worker_id
-        yield self.scheduler.requeue(r, "requeued", cancel=True, detail=f"requeued by an operator from {name}")
+        yield self.scheduler.requeue(r.request_id, f"requeued by an operator from {name}")
         return Done("requeue", _rid(r), f"attempt {r.attempt} taken back from {name}; no attempt spent")
 
     def drain(self, text: str, on: bool = True) -> Done:
         w = self.worker(text)
-        self.scheduler.set_draining(w, on)
+        self.scheduler.set_draining(w.worker_id, on)
         busy = len(w.jobs)
         return Done("drain" if on else "undrain", _who(w),
                     f"takes no new jobs; {busy} running job(s) finish" if on else "takes jobs again")
@@ -111,7 +111,7 @@ class AdminActions:
     def kick(self, text: str) -> Done:
         w = self.worker(text)
         jobs = len(w.jobs)
-        self.scheduler.kick(w)
+        self.scheduler.kick(w.worker_id)
         return Done("kick", _who(w), f"disconnected; {jobs} job(s) back in the queue, no attempt spent")
 
 

@@ -1,15 +1,19 @@
 """HTTP resources for artifacts: presigned uploads and public proof downloads (§4)."""
 from __future__ import annotations
 
+import logging
+
 from twisted.internet import defer
-from twisted.python import log as tlog
 from twisted.web import resource, server
 
 from hierophant.artifacts import ArtifactIndex
-from hierophant.uploads import Outcome, Uploads
+from hierophant.spool import Outcome
+from hierophant.uploads import Uploads
 from hierophant.web.files import serve_file
 from hierophant.web.request import HierophantRequest
 from hierophant.web.util import text
+
+log = logging.getLogger(__name__)
 
 
 class UploadTarget(resource.Resource):
@@ -33,15 +37,18 @@ class UploadTarget(resource.Resource):
 
 def answer_later(request: server.Request, outcome: defer.Deferred, what: str):
     """Answer with the Outcome `outcome` fires with (500 if it fails); NOT_DONE_YET."""
-    outcome.addCallback(lambda o: answer(request, o))
-    outcome.addErrback(lambda f: (tlog.err(f, f"storing {what} failed"),
-                                  answer(request, Outcome(500, f"internal error storing {what}"))))
+    gone: list = []
+    request.notifyFinish().addErrback(gone.append)    # the client went away first
+
+    def failed(f):
+        log.error("storing %s failed\n%s", what, f.getTraceback())
+        return Outcome(500, f"internal error storing {what}")
+    outcome.addErrback(failed)
+    outcome.addCallback(lambda o: None if gone else answer(request, o))
     return server.NOT_DONE_YET
 
 
 def answer(request: server.Request, outcome: Outcome) -> None:
-    if request._disconnected:
-        return
     request.setResponseCode(outcome.code)
     request.setHeader(b"content-type", b"text/plain; charset=utf-8")
     request.write((outcome.message + "\n").encode())

@@ -55,19 +55,28 @@ class _SmallBody(io.BytesIO):
         return super().write(data)
 
 
+def _request_line(channel) -> tuple[bytes, bytes]:
+    """The method and path of the request whose headers just arrived.
+
+    twisted.web calls `Request.gotLength` (where the body's destination must be chosen)
+    before `requestReceived` sets `method` and `uri`; only the channel knows them then, in
+    attributes without a public accessor. This is the one place that reads them.
+    """
+    return channel._command, channel._path
+
+
 class HierophantRequest(server.Request):
     early_answered = False
     body_spool = None        # the Spool of a routed upload body
     body_key: str | None = None   # the rest of the path after the route's prefix
 
     def gotLength(self, length: int | None) -> None:
-        channel = self.channel
-        method, path = channel._command, channel._path.split(b"?", 1)[0]
+        method, path = _request_line(self.channel)
         if method in (b"PUT", b"POST"):
-            for prefix, route in getattr(channel.site, "body_routes", ()):
-                if path.startswith(prefix):
-                    self._route_body(route, path[len(prefix):].decode("ascii", "replace"), length)
-                    return
+            found = self.channel.site.body_route(path.split(b"?", 1)[0])
+            if found is not None:
+                self._route_body(found[0], found[1], length)
+                return
         if length is not None and length > SMALL_BODY:
             self.content = _Discard()
             self.refuse(413, f"request body over {SMALL_BODY} bytes")
@@ -106,8 +115,7 @@ class HierophantRequest(server.Request):
                 % (code, REASONS.get(code, b"Error"), len(body)))
         transport = self.channel.transport
         transport.write(head + body)
-        from twisted.internet import reactor
-        self._linger = reactor.callLater(LINGER_SECS, transport.loseConnection)
+        self._linger = self.channel.site.reactor.callLater(LINGER_SECS, transport.loseConnection)
 
     def process(self) -> None:
         if self.early_answered:

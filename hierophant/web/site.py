@@ -9,6 +9,7 @@ from twisted.web.iweb import IAccessLogFormatter
 from zope.interface import provider
 
 from hierophant.artifacts import ArtifactIndex
+from hierophant.spool import Spool
 from hierophant.uploads import Uploads
 from hierophant.web.artifacts import ProofDownload, UploadRoot
 from hierophant.web.request import HierophantRequest
@@ -38,17 +39,47 @@ class Root(resource.Resource):
                                   "this port serves artifacts, /healthz and worker sockets.")
 
 
-def build_site(uploads: Uploads, index: ArtifactIndex, serving: Callable[[], bool]) -> server.Site:
-    """The Site; more children and body routes are added by the parts that own them."""
-    root = Root()
-    root.putChild(b"healthz", Health(serving))
-    root.putChild(b"upload", UploadRoot(uploads))
-    root.putChild(b"proofs", ProofDownload(index))
-    site = server.Site(root, logFormatter=redacting_log_formatter)
-    site.requestFactory = HierophantRequest
-    site.displayTracebacks = False
-    site.open_spool = uploads.open_spool
-    site.body_routes = [(b"/upload/", uploads.route)]   # (path prefix, route): request.py
+BodyRoute = Callable   # (request, rest of the path, declared length, open_spool) -> Outcome | Spool
+
+
+class HierophantSite(server.Site):
+    """The hierophant's one Site on http_port, with one route table: top-level resources, and
+    for PUT/POST the body routes that stream a body to a Spool instead of memory
+    (hierophant/web/request.py). The parts that own an endpoint add it with `route`."""
+
+    requestFactory = HierophantRequest
+    displayTracebacks = False
+
+    def __init__(self, serving: Callable[[], bool], open_spool: Callable[..., Spool], reactor=None) -> None:
+        self.root = Root()
+        super().__init__(self.root, logFormatter=redacting_log_formatter, reactor=reactor)
+        self.requestFactory = HierophantRequest
+        self._open_spool = open_spool
+        self.body_routes: list[tuple[bytes, BodyRoute]] = []
+        self.route(b"healthz", Health(serving))
+
+    def route(self, segment: bytes, resource_: resource.Resource, body: BodyRoute | None = None) -> None:
+        """Serve `resource_` at /<segment>; `body` (if any) routes PUT/POST bodies under it."""
+        self.root.putChild(segment, resource_)
+        if body is not None:
+            self.body_routes.append((b"/" + segment + b"/", body))
+
+    def body_route(self, path: bytes) -> tuple[BodyRoute, str] | None:
+        """The body route of a PUT/POST path, and the rest of the path after its prefix."""
+        for prefix, route in self.body_routes:
+            if path.startswith(prefix):
+                return route, path[len(prefix):].decode("ascii", "replace")
+        return None
+
+    def open_spool(self, pause: Callable[[], None], resume: Callable[[], None]) -> Spool:
+        return self._open_spool(pause, resume)
+
+
+def build_site(uploads: Uploads, index: ArtifactIndex, serving: Callable[[], bool], reactor=None) -> HierophantSite:
+    """The Site with the artifact routes; more are added by the parts that own them."""
+    site = HierophantSite(serving, uploads.open_spool, reactor)
+    site.route(b"upload", UploadRoot(uploads), body=uploads.route)
+    site.route(b"proofs", ProofDownload(index))
     return site
 
 

@@ -1,41 +1,51 @@
-"""The scheduler: a durable queue, worker liveness, assignment, retries (on the reactor).
+"""The scheduler: owner of every attempt (which worker's prover holds which request), on the
+reactor thread.
 
-The queue is the set of REQUESTED requests in the request book (so it is as durable as the
-book), ordered earliest deadline first, then arrival. Assignment is event-driven: a new
-request, a worker registering, a slot freeing. Status polls only read. Failure rules are
-DESIGN.md's: a worker's death costs no attempt; `program` failures and bad proofs cost
-`max_attempts`; infrastructure failures and timeouts cost `max_infra_retries`.
+It ties the parts together: the queue and placement policy (hierophant.workers.placement,
+pure), the worker registry (registry) and its timers (liveness), proof intake (intake, which
+calls `current`, `proof_accepted` and `proof_refused`), and the request book, which commits
+every change before anyone sees it. Assignment is event-driven: a new request, a worker
+registering, a slot freeing; status polls only read. The failure rules are DESIGN.md's: a
+worker's death, disconnect or `released` job costs no attempt; `program` failures and bad
+proofs cost `max_attempts`; infrastructure failures and timeouts cost `max_infra_retries`.
+
+Public methods for an admin API: `cancel(request_id, reason)`, `requeue(request_id, why)` (no
+attempt spent), `set_draining(worker_id, flag)`, `kick(worker_id, reason)` (its jobs requeue at
+once, no attempt spent). Each returns a Deferred or None and raises KeyError for an unknown id.
 """
 from __future__ import annotations
 
 import base64
-import heapq
 import logging
 import secrets
-import time
 from collections import deque
-from pathlib import Path
+from typing import Iterable
 
-from twisted.internet import defer, task, threads
+from twisted.application import service
+from twisted.internet import defer
+from twisted.python.failure import Failure
 
 from hierophant.artifacts import ArtifactIndex
 from hierophant.config import SchedulerConfig
-from hierophant.db import Database
+from hierophant.history import History
 from hierophant.metrics import HierophantMetrics
-from hierophant.model import ArtifactKind, DeadWorker, Fulfillment, ProofRecord, ProofRequest, new_token
+from hierophant.model import Artifact, DeadWorker, Fulfillment, ProofRecord, ProofRequest, new_token, parse_rid, rid_hex
 from hierophant.programs import Programs
-from hierophant.requests import RequestBook
-from hierophant.uploads import Outcome
-from hierophant.web.spool import Spool, SpoolError
-from hierophant.workers.acceptance import check_proof_file
-from hierophant.workers.registry import Assignment, Connection, Worker
+from hierophant.requests import NotCommitted, RequestBook
+from hierophant.workers import views
+from hierophant.workers.dead import DeadWorkers
+from hierophant.workers.liveness import Liveness
+from hierophant.workers.placement import JobQueue, SlotRef, place
+from hierophant.workers.registry import Assignment, Connection, Prover, Registry, Worker
 from network_lib import versions
 from network_lib import worker_protocol as wp
 
 log = logging.getLogger("hierophant.scheduler")
 
-HISTORY_IN_MEMORY = 10_000
+REFUSAL_BACKOFF_SECS = 2.0      # a prover that said "no free slot" gets no job for this long
+TRANSIENT_REFUSALS = ("no free slot", "draining")
 LATENCIES_KEPT = 10_000
+STORE_RETRY_SECS = 1.0          # a request whose assignment the store refused waits this long
 
 
 class Refused(Exception):
@@ -46,54 +56,43 @@ class Refused(Exception):
         self.code, self.reason = code, reason
 
 
-def _rid(request_id: bytes) -> str:
-    return "0x" + request_id.hex()
-
-
-def _parse_rid(text: str) -> bytes | None:
-    try:
-        raw = bytes.fromhex(text[2:] if text.startswith("0x") else text)
-    except (ValueError, AttributeError):
-        return None
-    return raw if len(raw) == 32 else None
-
-
-class Scheduler:
-    def __init__(self, cfg: SchedulerConfig, book: RequestBook, artifacts: ArtifactIndex,
-                 programs: Programs, db: Database, public_base: str, execution_enabled: bool,
-                 history: list[ProofRecord] = (), dead: list[DeadWorker] = (), clock=None,
-                 metrics: HierophantMetrics | None = None) -> None:
-        from twisted.internet import reactor
+class Scheduler(service.Service):
+    def __init__(self, cfg: SchedulerConfig, book: RequestBook, artifacts: ArtifactIndex, programs: Programs,
+                 public_base: str, execution_enabled: bool, history: History, dead: DeadWorkers,
+                 clock=None, metrics: HierophantMetrics | None = None) -> None:
+        if clock is None:
+            from twisted.internet import reactor as clock
         self.cfg = cfg
-        self.book, self.artifacts, self.programs, self.db = book, artifacts, programs, db
+        self.metrics = metrics or HierophantMetrics()
+        self.book, self.artifacts, self.programs = book, artifacts, programs
+        self.history, self.dead = history, dead
         self.public_base = public_base
         self.execution_enabled = execution_enabled
-        self.clock = clock or reactor
-        self.metrics = metrics or HierophantMetrics()
-        self.workers: dict[str, Worker] = {}
-        self._free: dict[str, Worker] = {}        # exactly the workers with a free slot
-        self.dead: dict[str, DeadWorker] = {d.worker_id: d for d in dead}
-        self.history: deque[ProofRecord] = deque(sorted(history, key=lambda h: h.finished_at)[-HISTORY_IN_MEMORY:],
-                                                 maxlen=HISTORY_IN_MEMORY)
-        self.latencies: deque[float] = deque(maxlen=LATENCIES_KEPT)   # slot free -> job sent
-        self._queues: dict[tuple[int, str], list] = {}
-        self._by_token: dict[str, ProofRequest] = {}
-        self._accepting: set[str] = set()
-        self._orphans: dict[bytes, float] = {}       # assigned before a restart -> grace end
+        self.clock = clock
+        self.registry = Registry()
+        self.queue = JobQueue()
+        self.liveness = Liveness(clock, cfg, self.registry, self)
+        self.latencies: deque[float] = deque(maxlen=LATENCIES_KEPT)   # slot free -> job sent, seconds
+        self._tokens: dict[str, bytes] = {}         # job token -> request id (current attempts)
+        self._token_of: dict[bytes, str] = {}       # ... and back
+        self._held: dict[bytes, str] = {}           # request id -> worker id holding its attempt
+        self._orphans: dict[bytes, float] = {}      # assigned before a restart -> grace end
+        self._blocked: set[str] = set()             # workers with a prover refusing for a while
         self._warned: dict[tuple[int, str], float] = {}
         self._dispatching = self._again = False
-        self._ticker = task.LoopingCall(self._tick)
-        self._ticker.clock = self.clock
         self._load()
-        book.on_new.append(self._enqueue)
-        book.on_terminal.append(self._on_terminal)
+
+    @property
+    def workers(self) -> dict[str, Worker]:
+        return self.registry.workers
 
     # -- start-up ---------------------------------------------------------------------
     def _load(self) -> None:
         grace_end = self.clock.seconds() + self.cfg.reattach_grace_secs
         for r in self.book.live():
-            if r.fulfillment == Fulfillment.ASSIGNED and r.job_token:
-                self._by_token[r.job_token] = r
+            if r.fulfillment == Fulfillment.ASSIGNED and r.job_token and r.worker_id:
+                self._tokens[r.job_token], self._token_of[r.request_id] = r.request_id, r.job_token
+                self._held[r.request_id] = r.worker_id
                 self._orphans[r.request_id] = grace_end
             else:
                 self._push(r)
@@ -101,51 +100,45 @@ class Scheduler:
             log.info("%d assigned jobs wait %ss for their workers to reconnect",
                      len(self._orphans), self.cfg.reattach_grace_secs)
 
-    def start(self) -> None:
-        interval = max(0.05, min(1.0, self.cfg.heartbeat_timeout_secs / 5))
-        self._ticker.start(interval, now=False)
+    def startService(self) -> None:
+        super().startService()
+        self.book.on_new.append(self._enqueue)
+        self.book.on_terminal.append(self._on_terminal)
+        self.liveness.start()
 
-    def stop(self) -> None:
-        if self._ticker.running:
-            self._ticker.stop()
+    def stopService(self):
+        self.liveness.stop()
+        self.book.on_new.remove(self._enqueue)
+        self.book.on_terminal.remove(self._on_terminal)
+        return super().stopService()
 
     # -- the queue --------------------------------------------------------------------
     def _push(self, r: ProofRequest) -> None:
-        key = (r.mode, r.circuit_version)
-        heapq.heappush(self._queues.setdefault(key, []), (r.deadline, r.created_at, r.request_id))
+        self.queue.push(r.request_id, (r.mode, r.circuit_version), r.deadline, r.created_at)
 
     def _enqueue(self, r: ProofRequest) -> None:
         self._push(r)
         self._warn_if_unservable(r)
         self.dispatch()
 
-    def _head(self, key: tuple[int, str]) -> ProofRequest | None:
-        heap = self._queues.get(key)
-        while heap:
-            r = self.book.get(heap[0][2])
-            if r is not None and r.fulfillment == Fulfillment.REQUESTED and not r.terminal:
-                return r
-            heapq.heappop(heap)        # stale entry: assigned, finished or forgotten
-        return None
-
     def _warn_if_unservable(self, r: ProofRequest) -> None:
         key = (r.mode, r.circuit_version)
-        if any(w.connected and w.serves(*key) for w in self.workers.values()):
+        if self.registry.serves(key):
             return
         now = self.clock.seconds()
         if now - self._warned.get(key, -1e9) < 60:
             return
         self._warned[key] = now
-        connected = [w for w in self.workers.values() if w.connected]
+        connected = self.registry.connected()
         log.warning("request %s waits: no connected worker serves %s proofs for %s (%d workers connected%s)",
-                    _rid(r.request_id), versions.ProofMode(r.mode).name, r.circuit_version, len(connected),
+                    rid_hex(r.request_id), versions.ProofMode(r.mode).name, r.circuit_version, len(connected),
                     "" if not connected else ": " + "; ".join(
                         f"{w.name} serves {sorted(versions.ProofMode(m).name for m in w.modes if m in (1, 2, 3, 4))}"
                         f" for {sorted(w.circuit_versions)}" for w in connected[:5]))
 
     # -- dispatch ---------------------------------------------------------------------
     def dispatch(self) -> None:
-        """Fill free slots, earliest deadline first, each with the fastest capable worker."""
+        """Fill free prover slots, earliest deadline first, each with the best capable prover."""
         if self._dispatching:
             self._again = True
             return
@@ -154,187 +147,231 @@ class Scheduler:
             self._again = True
             while self._again:
                 self._again = False
-                while self._assign_one():
-                    pass
+                while (placed := place(self.queue, self.registry.free, self.registry.rank)) is not None:
+                    self._assign(*placed)
         finally:
             self._dispatching = False
 
-    def _touch(self, w: Worker) -> None:
-        """Keep the free-slot index true after any change to a worker's jobs or state."""
-        if w.free_slots() > 0 and self.workers.get(w.worker_id) is w:
-            self._free[w.worker_id] = w
-        else:
-            self._free.pop(w.worker_id, None)
-
-    def _assign_one(self) -> bool:
-        free = list(self._free.values())
-        if not free:
-            return False
-        best = None
-        for key in list(self._queues):
-            head = self._head(key)
-            if head is None:
-                continue
-            servers = [w for w in free if w.serves(*key)]
-            if servers and (best is None or (head.deadline, head.created_at) < (best[0].deadline, best[0].created_at)):
-                best = (head, servers)
-        if best is None:
-            return False
-        r, servers = best
-        heapq.heappop(self._queues[(r.mode, r.circuit_version)])
-        self._assign(min(servers, key=lambda w: w.speed_key(r.mode)), r)
-        return True
-
-    def _assign(self, w: Worker, r: ProofRequest) -> None:
+    def _assign(self, rid: bytes, slot: SlotRef) -> None:
+        r = self.book.latest(rid)
+        if r is None or r.fulfillment != Fulfillment.REQUESTED:
+            return          # given up or cancelled while queued
+        w = self.registry.workers[slot.worker_id]
+        prover = w.provers[slot.prover]
         now = self.clock.seconds()
         token = new_token()
         attempt = r.attempt + 1
-        w.jobs[r.request_id] = Assignment(r.request_id, attempt, r.mode, now, last_progress=now)
+        w.jobs[rid] = Assignment(rid, attempt, r.mode, prover.index, now, last_progress=now)
+        prover.busy += 1
         w.last_assigned = now
-        self._touch(w)
-        self._by_token[token] = r
-        d = self.book.update(r, fulfillment=Fulfillment.ASSIGNED, attempt=attempt, worker_id=w.worker_id,
+        self.registry.touch(w, now)
+        self._tokens[token], self._token_of[rid] = rid, token
+        self._held[rid] = w.worker_id
+        d = self.book.update(rid, fulfillment=Fulfillment.ASSIGNED, attempt=attempt, worker_id=w.worker_id,
                              job_token=token, assigned_at=now)
-        d.addCallback(lambda _: self._send_job(w, r, token))
-        d.addErrback(lambda f: log.error("could not record the assignment of %s: %s",
-                                         _rid(r.request_id), f.getErrorMessage()))
+        d.addCallbacks(self._send_job, self._assignment_lost, callbackArgs=(w, token), errbackArgs=(rid, token))
+        self._track(d, f"assigning {rid_hex(rid)}")
 
-    def _send_job(self, w: Worker, r: ProofRequest, token: str) -> None:
-        if r.job_token != token or w.conn is None:
+    def _assignment_lost(self, failure: Failure, rid: bytes, token: str) -> None:
+        """The store refused the assignment: undo it; the request waits in the queue again."""
+        if self._tokens.get(token) == rid:
+            self._release(rid)
+            self.clock.callLater(STORE_RETRY_SECS, self._requeue_committed, rid)
+        failure.trap(NotCommitted)
+
+    def _requeue_committed(self, rid: bytes) -> None:
+        r = self.book.latest(rid)
+        if r is not None and r.fulfillment == Fulfillment.REQUESTED and rid not in self._held:
+            self._push(r)
+            self.dispatch()
+
+    def _send_job(self, r: ProofRequest, w: Worker, token: str) -> None:
+        rid = r.request_id
+        a = w.jobs.get(rid)
+        if self._tokens.get(token) != rid or a is None or w.conn is None:
             return      # superseded meanwhile, or the worker left: liveness rules take over
         program = self.programs.get(r.vk_hash)
         base = f"{self.public_base}/jobs/{token}"
         w.conn.send(wp.Job(
-            request_id=_rid(r.request_id), attempt=r.attempt, mode=r.mode, circuit_version=r.circuit_version,
+            request_id=rid_hex(rid), attempt=r.attempt, mode=r.mode, circuit_version=r.circuit_version,
             vk_hash="0x" + r.vk_hash.hex(), vk=base64.b64encode(program.vk if program else b"").decode(),
             elf_url=f"{base}/elf", stdin_url=f"{base}/stdin", proof_upload_url=f"{base}/proof",
-            deadline=r.deadline, cycle_limit=r.cycle_limit, nonce=[0, 0, 0, 0], total_cycles=r.cycles))
+            deadline=r.deadline, cycle_limit=r.cycle_limit, nonce=[0, 0, 0, 0], total_cycles=r.cycles,
+            prover=a.prover))
         self.metrics.attempt_started(versions.ProofMode(r.mode).name)
         if w.freed_at is not None:
             self.latencies.append(self.clock.seconds() - w.freed_at)
             w.freed_at = None
-        log.info("request %s attempt %d (%s %s) -> %s", _rid(r.request_id), r.attempt,
-                 versions.ProofMode(r.mode).name, r.circuit_version, w.name)
+        log.info("request %s attempt %d (%s %s) -> %s prover %d", rid_hex(rid), r.attempt,
+                 versions.ProofMode(r.mode).name, r.circuit_version, w.name, a.prover)
 
     # -- taking jobs back ---------------------------------------------------------------
-    def _release(self, r: ProofRequest) -> Worker | None:
+    def _release(self, rid: bytes) -> Worker | None:
         """Detach the current attempt from its worker (its token stops working)."""
-        if r.job_token:
-            self._by_token.pop(r.job_token, None)
-        self._orphans.pop(r.request_id, None)
-        w = self.workers.get(r.worker_id) if r.worker_id else None
-        if w is not None and w.jobs.pop(r.request_id, None) is not None:
+        token = self._token_of.pop(rid, None)
+        if token is not None:
+            self._tokens.pop(token, None)
+        self._orphans.pop(rid, None)
+        w = self.registry.get(self._held.pop(rid, None))
+        a = w.jobs.pop(rid, None) if w is not None else None
+        if a is not None:
+            if a.prover < len(w.provers):
+                w.provers[a.prover].busy = max(0, w.provers[a.prover].busy - 1)
             w.freed_at = self.clock.seconds()
-            self._touch(w)
+            self.registry.touch(w, self.clock.seconds())
         return w
 
-    def requeue(self, r: ProofRequest, why: str, cost: str | None = None, cancel: bool = False,
-                detail: str = "") -> defer.Deferred:
+    def _requeue(self, rid: bytes, why: str, cost: str | None = None, cancel: bool = False,
+                 detail: str = "") -> defer.Deferred:
         """Back to the queue under the same id; `cost` is "attempt" or "infra" (or None)."""
-        w = self._release(r)
-        self._record(r, w, why, detail)
+        r = self.book.latest(rid)
+        if r is None or r.fulfillment != Fulfillment.ASSIGNED:
+            return defer.succeed(None)
+        w = self._release(rid)
+        written = self._with_history(self._history_record(r, w, why, detail))
         self.metrics.requeued(why)
         if cancel and w is not None and w.conn is not None:
-            w.conn.send(wp.Cancel(request_id=_rid(r.request_id), attempt=r.attempt, reason=why))
+            w.conn.send(wp.Cancel(request_id=rid_hex(rid), attempt=r.attempt, reason=why))
+        attempts, infra, extra = r.attempts, r.infra_retries, r.extra
+        last = f"(last: {why}{': ' + detail if detail else ''})"
         if cost == "attempt":
-            r.attempts += 1
+            attempts += 1
             if why == "program":
-                r.extra["program_failures"] = r.extra.get("program_failures", 0) + 1
-            if r.attempts >= self.cfg.max_attempts:
-                return self._give_up(r, f"{r.attempts} attempts failed (last: {why}{': ' + detail if detail else ''})")
+                extra = {**extra, "program_failures": extra.get("program_failures", 0) + 1}
+            if attempts >= self.cfg.max_attempts:
+                return self._give_up(rid, f"{attempts} attempts failed {last}", attempts=attempts, extra=extra,
+                                     **written)
         elif cost == "infra":
-            r.infra_retries += 1
-            if r.infra_retries > self.cfg.max_infra_retries:
-                return self._give_up(r, f"{r.infra_retries} infrastructure failures (last: {why}"
-                                        f"{': ' + detail if detail else ''})")
-        log.info("request %s back to the queue: %s%s", _rid(r.request_id), why, f" ({detail})" if detail else "")
-        d = self.book.update(r, fulfillment=Fulfillment.REQUESTED, worker_id=None, job_token=None,
-                             assigned_at=None, attempts=r.attempts, infra_retries=r.infra_retries)
-        d.addCallback(lambda _: (self._push(r), self.dispatch()))
+            infra += 1
+            if infra > self.cfg.max_infra_retries:
+                return self._give_up(rid, f"{infra} infrastructure failures {last}", infra_retries=infra,
+                                     **written)
+        log.info("request %s back to the queue: %s%s", rid_hex(rid), why, f" ({detail})" if detail else "")
+        d = self.book.update(rid, fulfillment=Fulfillment.REQUESTED, worker_id=None, job_token=None,
+                             assigned_at=None, attempts=attempts, infra_retries=infra, extra=extra, **written)
+        d.addCallback(self._requeued)
         return d
 
-    def _give_up(self, r: ProofRequest, reason: str) -> defer.Deferred:
+    def _requeued(self, r: ProofRequest) -> ProofRequest:
+        if r.fulfillment == Fulfillment.REQUESTED:
+            self._push(r)
+            self.dispatch()
+        return r
+
+    def _give_up(self, rid: bytes, reason: str, **changes) -> defer.Deferred:
+        r = self.book.latest(rid)
+        attempts = changes.get("attempts", r.attempts)
+        failures = changes.get("extra", r.extra).get("program_failures", 0)
         # Without our own execution, a program that failed on every attempt is UNEXECUTABLE.
-        all_program = r.extra.get("program_failures", 0) >= r.attempts > 0
-        unexecutable = all_program and not self.execution_enabled
-        r.worker_id, r.job_token, r.assigned_at = None, None, None
-        d = self.book.give_up(r, reason, unexecutable=unexecutable)
+        unexecutable = failures >= attempts > 0 and not self.execution_enabled
+        d = self.book.give_up(rid, reason, unexecutable=unexecutable, **changes)
         d.addCallback(lambda _: self.dispatch())
         return d
 
     def _on_terminal(self, r: ProofRequest) -> None:
-        """A request ended (deadline, fulfilled): stop any attempt still running."""
-        if r.fulfillment == Fulfillment.FULFILLED:
+        """A request's end committed (deadline, cancelled, execution failed): stop its attempt."""
+        rid = r.request_id
+        self.queue.discard(rid)
+        if r.fulfillment == Fulfillment.FULFILLED or rid not in self._held:
             return
-        w = self._release(r)
-        if w is not None and w.conn is not None:
-            w.conn.send(wp.Cancel(request_id=_rid(r.request_id), attempt=r.attempt, reason=r.failure))
+        w = self.registry.get(self._held.get(rid))
+        a = w.jobs.get(rid) if w is not None else None
+        if a is not None:
+            rec = self._history_record(r, w, "given-up", r.failure, attempt=a.attempt, started=a.started)
+            self._track(self.history.record(rec), "recording proof history")
+        self._release(rid)
+        if w is not None and a is not None and w.conn is not None:
+            w.conn.send(wp.Cancel(request_id=rid_hex(rid), attempt=a.attempt, reason=r.failure))
         self.dispatch()
 
-    def _record(self, r: ProofRequest, w: Worker | None, outcome: str, detail: str = "") -> None:
-        started = r.assigned_at or self.clock.seconds()
-        rec = ProofRecord(id=secrets.token_hex(12), request_id=r.request_id, attempt=r.attempt, mode=r.mode,
-                          circuit_version=r.circuit_version, worker_id=r.worker_id or "",
-                          worker_name=w.name if w else "", started_at=started,
-                          finished_at=self.clock.seconds(), outcome=outcome, detail=detail[:500])
-        self.history.append(rec)
+    def _history_record(self, r: ProofRequest, w: Worker | None, outcome: str, detail: str = "",
+                        checked: str = "", attempt: int | None = None, started: float | None = None) -> ProofRecord:
+        now = self.clock.seconds()
+        rec = ProofRecord(id=secrets.token_hex(12), request_id=r.request_id,
+                          attempt=r.attempt if attempt is None else attempt, mode=r.mode,
+                          circuit_version=r.circuit_version, worker_id=w.worker_id if w else (r.worker_id or ""),
+                          worker_name=w.name if w else "", started_at=started or r.assigned_at or now,
+                          finished_at=now, outcome=outcome, detail=detail[:500], checked=checked)
         self.metrics.attempt_finished(versions.ProofMode(r.mode).name, outcome, rec.finished_at - rec.started_at)
-        self.db.write(put=[rec]).addErrback(lambda f: log.error("proof history write failed: %s", f.getErrorMessage()))
+        return rec
+
+    def _with_history(self, rec: ProofRecord) -> dict:
+        """Book-update arguments that write `rec` in the same transaction (one commit)."""
+        return {"also": [rec], "committed": lambda: self.history.adopt(rec)}
+
+    def _track(self, d: defer.Deferred, what: str) -> None:
+        """Every Deferred the scheduler starts ends here: failures are logged with their
+        traceback (a store refusal was logged by its owner already)."""
+        def failed(f: Failure) -> None:
+            if not f.check(NotCommitted):
+                log.error("%s failed\n%s", what, f.getTraceback())
+        d.addErrback(failed)
 
     # -- worker events (from the socket) ----------------------------------------------------
     def register(self, conn: Connection, msg: wp.Register) -> wp.Registered:
         if wp.major(msg.protocol) != wp.major(wp.PROTOCOL_VERSION):
             raise Refused(wp.CLOSE_VERSION, f"protocol {msg.protocol} is incompatible with this hierophant's "
                                             f"{wp.PROTOCOL_VERSION} (MAJOR differs)")
-        if msg.worker_id in self.dead:
-            d = self.dead[msg.worker_id]
-            raise Refused(wp.CLOSE_DROPPED, f"worker {msg.worker_id} was dropped after {d.strikes} strikes: {d.reason}")
+        dead = self.dead.refused(msg.worker_id)
+        if dead is not None:
+            raise Refused(wp.CLOSE_DROPPED, f"worker {msg.worker_id} was dropped after {dead.strikes} strikes: "
+                                            f"{dead.reason}")
         now = self.clock.seconds()
-        w = self.workers.get(msg.worker_id)
+        w = self.registry.get(msg.worker_id)
         if w is None:
-            w = self.workers[msg.worker_id] = Worker(worker_id=msg.worker_id, name=msg.name)
+            w = self.registry.add(Worker(worker_id=msg.worker_id, name=msg.name))
         elif w.conn is not None and w.conn is not conn:
             w.conn.close(wp.CLOSE_REPLACED, "another connection registered this worker_id")
+        self.registry.clear(w)
         w.update_from_register(msg, conn.peer)
         w.conn, w.connected_at, w.last_seen = conn, now, now
+        self.liveness.back(w)
         resume, cancel = self._reattach(w, msg.jobs)
-        self._touch(w)
-        log.info("worker %s (%s) registered from %s: %d slots, modes %s, circuits %s%s", w.name, w.worker_id,
-                 conn.peer, w.slots, sorted(w.modes), sorted(w.circuit_versions),
-                 f", resumed {len(resume)} jobs" if resume else "")
+        self.registry.touch(w, now)
+        log.info("worker %s (%s) registered from %s: %s%s", w.name, w.worker_id, conn.peer,
+                 "; ".join(f"prover {p.index} {p.backend or '?'}: {p.slots} slots, modes {sorted(p.modes)}, "
+                           f"circuits {sorted(p.circuit_versions)}" for p in w.provers) or "no provers",
+                 f"; resumed {len(resume)} jobs" if resume else "")
         self._warned.clear()
         self.clock.callLater(0, self.dispatch)
         return wp.Registered(protocol=wp.PROTOCOL_VERSION, worker_id=w.worker_id,
                              heartbeat_interval_secs=self.cfg.heartbeat_interval_secs,
                              resume=resume, cancel=cancel)
 
-    def _reattach(self, w: Worker, listed: list) -> tuple[list, list]:
+    def _reattach(self, w: Worker, listed: Iterable) -> tuple[list, list]:
         """Keep the jobs this worker still runs; take back those it lost."""
         resume, cancel, claimed = [], [], set()
         for job in listed if isinstance(listed, list) else []:
-            rid = _parse_rid(job.get("request_id", "")) if isinstance(job, dict) else None
-            attempt = job.get("attempt") if isinstance(job, dict) else None
-            r = self.book.get(rid) if rid else None
-            if (r is not None and r.fulfillment == Fulfillment.ASSIGNED and r.worker_id == w.worker_id
+            if not isinstance(job, dict):
+                continue
+            rid, attempt = parse_rid(job.get("request_id")), job.get("attempt")
+            r = self.book.latest(rid) if rid else None
+            if (r is not None and r.fulfillment == Fulfillment.ASSIGNED and self._held.get(rid) == w.worker_id
                     and r.attempt == attempt):
                 claimed.add(rid)
                 self._orphans.pop(rid, None)
                 if rid not in w.jobs:
-                    w.jobs[rid] = Assignment(rid, r.attempt, r.mode, r.assigned_at or self.clock.seconds(),
-                                             last_progress=self.clock.seconds())
-                resume.append({"request_id": _rid(rid), "attempt": attempt})
-            elif isinstance(job, dict):
+                    p = self._prover_for(w, r)
+                    w.jobs[rid] = Assignment(rid, r.attempt, r.mode, p.index if p else 0,
+                                             r.assigned_at or self.clock.seconds(), last_progress=self.clock.seconds())
+                    if p is not None:
+                        p.busy += 1
+                resume.append({"request_id": rid_hex(rid), "attempt": attempt})
+            else:
                 cancel.append({"request_id": job.get("request_id"), "attempt": attempt})
-        held = set(w.jobs) | {rid for rid in self._orphans
-                              if (o := self.book.get(rid)) is not None and o.worker_id == w.worker_id}
+        held = {rid for rid, wid in self._held.items() if wid == w.worker_id}
         for rid in held - claimed:
-            r = self.book.get(rid)
-            if r is not None and r.fulfillment == Fulfillment.ASSIGNED and r.worker_id == w.worker_id:
-                self.requeue(r, "lost", detail=f"{w.name} reconnected without it")
+            self._track(self._requeue(rid, "lost", detail=f"{w.name} reconnected without it"), "requeueing")
         return resume, cancel
 
+    @staticmethod
+    def _prover_for(w: Worker, r: ProofRequest) -> Prover | None:
+        key = (r.mode, r.circuit_version)
+        serving = [p for p in w.provers if p.serves(key)] or w.provers
+        return min(serving, key=lambda p: p.busy - p.slots, default=None)
+
     def seen(self, w: Worker) -> None:
-        w.last_seen = self.clock.seconds()
+        self.liveness.seen(w)
 
     def heartbeat(self, w: Worker, msg: wp.Heartbeat) -> None:
         if msg.hardware:
@@ -356,119 +393,125 @@ class Scheduler:
             log.info("ignoring a failure of %s attempt %s from %s: not its current attempt",
                      msg.request_id, msg.attempt, w.name)
             return
+        rid = r.request_id
         log.warning("request %s attempt %d failed on %s (%s): %s", msg.request_id, msg.attempt, w.name,
                     msg.kind, msg.message)
         if msg.kind == "program":
-            self.requeue(r, "program", cost="attempt", detail=msg.message)
+            d = self._requeue(rid, "program", cost="attempt", detail=msg.message)
+        elif msg.kind == "released":
+            # The worker gave the job back untried (it is stopping): at once, nothing spent.
+            d = self._requeue(rid, "released", detail=msg.message)
         elif msg.kind == "unsupported":
-            w.unsupported.add((r.mode, r.circuit_version))
-            self.requeue(r, "unsupported", detail=msg.message)
+            self._refused_by(w, w.prover_for(rid), (r.mode, r.circuit_version), msg.message)
+            d = self._requeue(rid, "unsupported", detail=msg.message)
         else:
-            self.requeue(r, "infrastructure", cost="infra", detail=msg.message)
+            d = self._requeue(rid, "infrastructure", cost="infra", detail=msg.message)
+        self._track(d, f"requeueing {msg.request_id}")
+
+    def _refused_by(self, w: Worker, p: Prover | None, key: tuple[int, str], message: str) -> None:
+        """A transient refusal (no free slot, draining) pauses the prover; any other
+        `unsupported` means this prover cannot take the key. No capability is lost to the
+        first kind."""
+        if p is None:
+            return
+        if any(t in (message or "") for t in TRANSIENT_REFUSALS):
+            p.blocked_until = self.clock.seconds() + REFUSAL_BACKOFF_SECS
+            self._blocked.add(w.worker_id)
+        else:
+            p.unsupported.add(key)
 
     def executed(self, r: ProofRequest) -> None:
         """Our execution finished: the worker proving it learns the cycle count."""
-        w = self.workers.get(r.worker_id) if r.fulfillment == Fulfillment.ASSIGNED and r.worker_id else None
-        if w is not None and w.conn is not None and r.cycles is not None:
-            w.conn.send(wp.JobUpdate(request_id=_rid(r.request_id), attempt=r.attempt, total_cycles=r.cycles))
+        w = self.registry.get(self._held.get(r.request_id))
+        a = w.jobs.get(r.request_id) if w is not None else None
+        if a is not None and w.conn is not None and r.cycles is not None:
+            w.conn.send(wp.JobUpdate(request_id=rid_hex(r.request_id), attempt=a.attempt, total_cycles=r.cycles))
 
     def draining(self, w: Worker) -> None:
         w.draining = True
-        self._touch(w)
+        self.registry.touch(w, self.clock.seconds())
         log.info("worker %s is draining: no new jobs", w.name)
-
-    # -- operator actions (hierophant-admin, through hierophant/admin/) -----------------------
-    def cancel(self, r: ProofRequest, reason: str) -> defer.Deferred:
-        """End the request UNFULFILLABLE with `reason`; a running attempt is cancelled on its
-        worker and its slot freed (by `_on_terminal`)."""
-        if r.fulfillment == Fulfillment.ASSIGNED:
-            self._record(r, self.workers.get(r.worker_id or ""), "cancelled", reason)
-        return self.book.give_up(r, reason)
-
-    def set_draining(self, w: Worker, on: bool) -> None:
-        """An operator's drain: no new jobs (running ones finish); kept across reconnects."""
-        w.drained = on
-        self._touch(w)
-        log.info("worker %s %s by an operator", w.name, "drained" if on else "undrained")
-        if not on:
-            self.dispatch()
-
-    def kick(self, w: Worker, reason: str = "kicked by an operator") -> None:
-        """Disconnect the worker; its jobs go back to the queue at once, at no attempt's cost."""
-        for rid in list(w.jobs):
-            r = self.book.get(rid)
-            if r is not None and r.fulfillment == Fulfillment.ASSIGNED and r.worker_id == w.worker_id:
-                self.requeue(r, "kicked", cancel=True, detail=f"worker {w.name} {reason}")
-        conn, w.conn = w.conn, None
-        if conn is not None:
-            conn.close(wp.CLOSE_KICKED, reason)
-        self._forget(w, reason)
 
     def disconnected(self, w: Worker, conn: Connection, why: str) -> None:
         if w.conn is not conn:
             return
         w.conn = None
-        self._touch(w)
-        log.info("worker %s disconnected (%s); its %d jobs wait %ss for it to come back",
-                 w.name, why, len(w.jobs), self.cfg.heartbeat_timeout_secs)
+        self.registry.touch(w, self.clock.seconds())
+        if w.jobs:
+            self.liveness.dropped(w)
+        log.info("worker %s disconnected (%s); its %d jobs wait %gs for it to come back",
+                 w.name, why, len(w.jobs), self.cfg.reconnect_grace_secs)
 
     def _current(self, w: Worker, request_id: str, attempt: int) -> Assignment | None:
-        rid = _parse_rid(request_id)
+        rid = parse_rid(request_id)
         a = w.jobs.get(rid) if rid else None
         return a if a is not None and a.attempt == attempt else None
 
     def _current_request(self, w: Worker, request_id: str, attempt: int) -> ProofRequest | None:
         if self._current(w, request_id, attempt) is None:
             return None
-        r = self.book.get(_parse_rid(request_id))
-        if r is None or r.fulfillment != Fulfillment.ASSIGNED or r.worker_id != w.worker_id:
+        rid = parse_rid(request_id)
+        r = self.book.latest(rid)
+        if r is None or r.fulfillment != Fulfillment.ASSIGNED or self._held.get(rid) != w.worker_id:
             return None
         return r
 
-    # -- timers -----------------------------------------------------------------------------
-    def _tick(self) -> None:
-        now = self.clock.seconds()
-        timeout = self.cfg.heartbeat_timeout_secs
-        for w in list(self.workers.values()):
-            if now - w.last_seen <= timeout:
-                continue
-            if w.conn is not None:
-                log.warning("worker %s sent nothing for %.0fs: declared gone", w.name, now - w.last_seen)
-                conn, w.conn = w.conn, None
-                self._touch(w)
-                conn.close(wp.CLOSE_TIMEOUT, f"no heartbeat for {timeout:g}s")
-            self._forget(w, "gone")
+    # -- liveness events (hierophant.workers.liveness) -----------------------------------------
+    def reconnect_grace_over(self, w: Worker) -> None:
+        if w.conn is not None or self.registry.get(w.worker_id) is not w:
+            return
+        for rid in list(w.jobs):
+            self._track(self._requeue(rid, "lost", detail=f"{w.name} did not reconnect within "
+                                                          f"reconnect_grace_secs={self.cfg.reconnect_grace_secs:g}"),
+                        "requeueing")
+
+    def worker_silent(self, w: Worker) -> None:
+        if w.conn is not None:
+            log.warning("worker %s sent nothing for %.0fs: declared gone", w.name,
+                        self.clock.seconds() - w.last_seen)
+            conn, w.conn = w.conn, None
+            self.registry.touch(w, self.clock.seconds())
+            conn.close(wp.CLOSE_TIMEOUT, f"no heartbeat for {self.cfg.heartbeat_timeout_secs:g}s")
+        self._forget(w, "gone")
+
+    def tick(self, now: float) -> None:
         for rid, end in list(self._orphans.items()):
-            r = self.book.get(rid)
+            r = self.book.latest(rid)
             if r is None or r.fulfillment != Fulfillment.ASSIGNED:
                 self._orphans.pop(rid, None)
             elif now >= end:
-                self.requeue(r, "lost", detail="no worker reclaimed it after the restart")
+                self._track(self._requeue(rid, "lost", detail="no worker reclaimed it after the restart"),
+                            "requeueing")
         self._check_attempt_timeouts(now)
+        for wid in list(self._blocked):
+            w = self.registry.get(wid)
+            if w is None or all(p.blocked_until <= now for p in w.provers):
+                self._blocked.discard(wid)
+                if w is not None:
+                    self.registry.touch(w, now)
+        if len(self.queue) and len(self.registry.free):
+            self.dispatch()
 
     def _forget(self, w: Worker, why: str) -> None:
         """The worker is gone for good: its jobs go back to the queue, at no attempt's cost."""
         for rid in list(w.jobs):
-            r = self.book.get(rid)
-            if r is not None and r.fulfillment == Fulfillment.ASSIGNED and r.worker_id == w.worker_id:
-                self.requeue(r, "lost", detail=f"worker {w.name} {why}")
-        del self.workers[w.worker_id]
-        self._touch(w)
+            self._track(self._requeue(rid, "lost", detail=f"worker {w.name} {why}"), "requeueing")
+        self.liveness.back(w)
+        self.registry.remove(w)
 
     def _check_attempt_timeouts(self, now: float) -> None:
         proof_limit = self.cfg.proof_timeout_mins * 60
         progress_limit = self.cfg.progress_timeout_mins * 60
-        for w in list(self.workers.values()):
+        for w in list(self.registry.workers.values()):
             for a in list(w.jobs.values()):
-                r = self.book.get(a.request_id)
-                if r is None or r.fulfillment != Fulfillment.ASSIGNED or r.worker_id != w.worker_id:
-                    continue
                 if now - a.started > proof_limit:
-                    self.requeue(r, "timeout", cost="infra", cancel=True,
-                                 detail=f"no proof after proof_timeout_mins={self.cfg.proof_timeout_mins:g}")
+                    detail = f"no proof after proof_timeout_mins={self.cfg.proof_timeout_mins:g}"
                 elif progress_limit and now - a.last_progress > progress_limit:
-                    self.requeue(r, "timeout", cost="infra", cancel=True,
-                                 detail=f"no progress for progress_timeout_mins={self.cfg.progress_timeout_mins:g}")
+                    detail = f"no progress for progress_timeout_mins={self.cfg.progress_timeout_mins:g}"
+                else:
+                    continue
+                self._track(self._requeue(a.request_id, "timeout", cost="infra", cancel=True, detail=detail),
+                            "requeueing")
 
     # -- strikes ------------------------------------------------------------------------------
     def strike(self, w: Worker, reason: str) -> None:
@@ -479,114 +522,129 @@ class Scheduler:
             return
         dead = DeadWorker(worker_id=w.worker_id, name=w.name, address=w.address, strikes=w.strikes,
                           reason=reason, died_at=self.clock.seconds(), completed=w.completed)
-        self.dead[w.worker_id] = dead
-        self.db.write(put=[dead]).addErrback(lambda f: log.error("dead worker write failed: %s", f.getErrorMessage()))
+        self._track(self.dead.add(dead), "recording a dead worker")
         log.error("worker %s dropped after %d strikes (last: %s)", w.name, w.strikes, reason)
         if w.conn is not None:
             conn, w.conn = w.conn, None
-            self._touch(w)
+            self.registry.touch(w, self.clock.seconds())
             conn.close(wp.CLOSE_DROPPED, f"dropped after {w.strikes} strikes: {reason}")
         self._forget(w, "was dropped")
 
-    # -- job URLs (HTTP) --------------------------------------------------------------------
-    def job(self, token: str) -> ProofRequest | None:
-        r = self._by_token.get(token)
+    # -- proof intake's interface (hierophant.workers.intake.Attempts) -------------------------
+    def current(self, token: str) -> ProofRequest | None:
+        """The request whose current attempt `token` names, else None."""
+        rid = self._tokens.get(token)
+        r = self.book.latest(rid) if rid else None
         return r if r is not None and r.fulfillment == Fulfillment.ASSIGNED and r.job_token == token else None
 
-    def job_file(self, token: str, what: str) -> tuple[Path, int] | None:
+    def job_file(self, token: str, what: str):
         """(path, bytes to skip) of a job's input: the raw ELF or the SP1Stdin."""
-        r = self.job(token)
+        r = self.current(token)
         if r is None:
             return None
         if what == "elf":
-            a = self.artifacts.get(r.program_artifact)
-            return (self.artifacts.path(a), 8) if a else None   # strip bincode's u64 length (§4.3)
+            return self.artifacts.elf(r.program_artifact)
         if what == "stdin":
             a = self.artifacts.get(r.stdin_artifact)
             return (self.artifacts.path(a), 0) if a else None
         return None
 
-    def refuse_proof_early(self, token: str) -> Outcome | None:
-        if self.job(token) is None:
-            return Outcome(409, "this job attempt is no longer current (superseded, cancelled or finished)")
-        return None
+    def proof_refused(self, request_id: bytes, token: str, problem: str) -> None:
+        r = self.book.latest(request_id)
+        w = self.registry.get(self._held.get(request_id))
+        log.warning("request %s attempt %d: bad proof from %s: %s", rid_hex(request_id), r.attempt,
+                    w.name if w else r.worker_id, problem)
+        # The bad proof costs an attempt first; then the strike may drop the worker.
+        self._track(self._requeue(request_id, "bad-proof", cost="attempt", detail=problem), "requeueing")
+        if w is not None:
+            self.strike(w, f"bad proof for {rid_hex(request_id)}: {problem}")
 
-    @defer.inlineCallbacks
-    def accept_proof(self, token: str, spool: Spool):
-        """The proof PUT is the completion: validate, store, fulfill (docs/worker-protocol.md)."""
-        try:
-            result = yield spool.finish()
-        except SpoolError as e:
-            return Outcome(e.code, str(e))
-        r = self.job(token)
-        if r is None or token in self._accepting:
-            yield threads.deferToThread(result.path.unlink, missing_ok=True)
-            return Outcome(409, "this job attempt is no longer current (superseded, cancelled or finished)")
-        self._accepting.add(token)
-        try:
-            outcome = yield self._accept(r, result)
-        finally:
-            self._accepting.discard(token)
-        return outcome
+    def proof_accepted(self, request_id: bytes, token: str, artifact: Artifact, checked: str) -> defer.Deferred:
+        """FULFILLED, durably; the freed slot's next assignment joins the same group commit,
+        so the worker gets its next job as it gets this 200 (writes commit in order)."""
+        r = self.book.latest(request_id)
+        w = self.registry.get(self._held.get(request_id))
+        now = self.clock.seconds()
+        started = r.assigned_at or now
+        self._release(request_id)
+        rec = self._history_record(r, w, "fulfilled", checked=checked)
 
-    @defer.inlineCallbacks
-    def _accept(self, r: ProofRequest, result):
-        w = self.workers.get(r.worker_id)
-        expected_pv = r.extra.get("public_values")
-        expected_pv = bytes.fromhex(expected_pv) if isinstance(expected_pv, str) else None
-        checking = time.perf_counter()
-        problem = yield threads.deferToThread(check_proof_file, result.path, r.mode, r.circuit_version, expected_pv)
-        self.metrics.proof_checked("refused" if problem else "structure", time.perf_counter() - checking)
-        self.metrics.upload("proof", 422 if problem else 200, result.wire_bytes)
-        if self.job(r.job_token or "") is not r:
-            problem = problem or "the attempt was superseded while its proof was being checked"
-            yield threads.deferToThread(result.path.unlink, missing_ok=True)
-            return Outcome(409, problem)
-        if problem:
-            yield threads.deferToThread(result.path.unlink, missing_ok=True)
-            log.warning("request %s attempt %d: bad proof from %s: %s", _rid(r.request_id), r.attempt,
-                        w.name if w else r.worker_id, problem)
-            # The bad proof costs an attempt first; then the strike may drop the worker.
-            self.requeue(r, "bad-proof", cost="attempt", detail=problem)
-            if w is not None:
-                self.strike(w, f"bad proof for {_rid(r.request_id)}: {problem}")
-            return Outcome(422, f"proof refused: {problem}")
-        artifact = self.artifacts.new(ArtifactKind.PROOF, b"", uploadable=False)
-        yield self.artifacts.store_file(artifact, result.path, result.size, result.wire_sha256)
-        started = r.assigned_at or self.clock.seconds()
-        self._release(r)
-        self._record(r, w, "fulfilled")
-        r.worker_id, r.job_token, r.assigned_at = None, None, None
-        fulfilled = self.book.fulfill(r, artifact.id)
+        def committed() -> None:
+            self.artifacts.adopt(artifact)
+            self.history.adopt(rec)
+        # The proof's record, the history record and FULFILLED: one transaction.
+        d = self.book.fulfill(request_id, artifact.id, also=[artifact, rec], committed=committed)
         if w is not None:
             w.completed += 1
-            w.record_time(r.mode, self.clock.seconds() - started)
-        # The freed slot's next assignment joins the same group commit as this fulfilment,
-        # so the worker gets its next job as it gets this 200 (writes commit in order).
+            w.record_time(r.mode, now - started)
         self.dispatch()
-        yield fulfilled
-        log.info("request %s fulfilled by %s (%d bytes, attempt %d)", _rid(r.request_id),
-                 w.name if w else "?", result.size, r.attempt)
-        return Outcome(200, "proof accepted")
+        d.addErrback(self._fulfilment_lost, request_id, artifact)
+        return d
 
-    # -- views ------------------------------------------------------------------------------
+    def _fulfilment_lost(self, failure: Failure, rid: bytes, artifact: Artifact) -> Failure:
+        """The store refused FULFILLED: the request goes back to the queue (no attempt spent)."""
+        self._track(self.artifacts.discard_file(artifact), "removing an unrecorded proof file")
+        d = self.book.update(rid, fulfillment=Fulfillment.REQUESTED, worker_id=None, job_token=None,
+                             assigned_at=None)
+        d.addCallback(self._requeued)
+        self._track(d, f"requeueing {rid_hex(rid)}")
+        return failure
+
+    # -- the admin API's interface ---------------------------------------------------------------
+    def cancel(self, request_id: bytes, reason: str = "cancelled by an operator") -> defer.Deferred:
+        """Give a request up (UNFULFILLABLE); a running attempt is cancelled on its worker."""
+        r = self.book.latest(request_id)
+        if r is None:
+            raise KeyError(f"unknown request {rid_hex(request_id)}")
+        if r.terminal:
+            return defer.succeed(r)
+        self.queue.discard(request_id)
+        return self.book.give_up(request_id, reason)   # the reason as given (issue 11: "cancelled by an operator")
+
+    def requeue(self, request_id: bytes, why: str = "requeued by an operator") -> defer.Deferred:
+        """Take an assigned request back from its worker (cancelled there), no attempt spent."""
+        r = self.book.latest(request_id)
+        if r is None:
+            raise KeyError(f"unknown request {rid_hex(request_id)}")
+        if r.fulfillment != Fulfillment.ASSIGNED:
+            return defer.succeed(r)
+        return self._requeue(request_id, "requeued", cancel=True, detail=why)
+
+    def set_draining(self, worker_id: str, draining: bool) -> None:
+        """An operator's drain (no new jobs; running ones finish) or undrain of a worker.
+        Kept across its reconnects; independent of the worker's own `draining`."""
+        w = self.registry.get(worker_id)
+        if w is None:
+            raise KeyError(f"unknown worker {worker_id}")
+        w.held = draining
+        self.registry.touch(w, self.clock.seconds())
+        log.info("worker %s %s by an operator", w.name, "drained" if draining else "undrained")
+        if not draining:
+            self.dispatch()
+
+    def kick(self, worker_id: str, reason: str = "kicked by an operator") -> None:
+        """Close a worker's socket; its jobs go back to the queue at once, no attempt spent.
+        The worker may reconnect (it is not dropped)."""
+        w = self.registry.get(worker_id)
+        if w is None:
+            raise KeyError(f"unknown worker {worker_id}")
+        conn, w.conn = w.conn, None
+        self.registry.touch(w, self.clock.seconds())
+        self.liveness.back(w)
+        for rid in list(w.jobs):
+            a = w.jobs[rid]
+            if conn is not None:
+                conn.send(wp.Cancel(request_id=rid_hex(rid), attempt=a.attempt, reason=reason))
+            self._track(self._requeue(rid, "kicked", detail=reason), "requeueing")
+        if conn is not None:
+            conn.close(wp.CLOSE_KICKED, reason)
+
+    # -- views --------------------------------------------------------------------------------
     def workers_json(self) -> list[dict]:
-        now = self.clock.seconds()
-        return [w.to_json(now) for w in self.workers.values()]
+        return views.workers_json(self.registry, self.clock.seconds())
 
     def dead_json(self) -> list[dict]:
-        return [{"worker_id": d.worker_id, "name": d.name, "address": d.address, "strikes": d.strikes,
-                 "reason": d.reason, "died_at": d.died_at, "num_completed_proofs": d.completed}
-                for d in sorted(self.dead.values(), key=lambda d: d.died_at)]
+        return views.dead_json(self.dead)
 
     def history_json(self, limit: int = 100) -> list[dict]:
-        out = []
-        for h in list(self.history)[-limit:][::-1]:
-            r = self.book.get(h.request_id)
-            out.append({"cycles": r.cycles if r else None,
-                        "public_values_hash": "0x" + r.public_values_hash.hex() if r and r.public_values_hash else None,"proof_request_id": _rid(h.request_id), "attempt": h.attempt,
-                        "proof_mode": versions.ProofMode(h.mode).name, "circuit_version": h.circuit_version,
-                        "worker_id": h.worker_id, "worker_name": h.worker_name, "outcome": h.outcome,
-                        "detail": h.detail, "started_at": h.started_at, "finished_at": h.finished_at,
-                        "minutes_to_complete": round((h.finished_at - h.started_at) / 60, 3)})
-        return out
+        return views.history_json(self.history, self.book, limit)

@@ -184,3 +184,42 @@ def test_retention_deletes_old_artifacts_requests_and_programs(make_hierophant):
         # the SDK re-registers a deleted program by itself
         assert c.register_program(vk_hash(1), vk(), elf()) is True
     assert "retention: deleted" in h.log()
+
+
+# -- ports that cannot be bound (issue 8): one line naming the key, the address and the
+# reason, exit status 2, no traceback -------------------------------------------------------
+def _hold_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    return s, s.getsockname()[1]
+
+
+@pytest.mark.parametrize("key", ["grpc_port", "http_port"])
+def test_a_hierophant_port_in_use_ends_startup_with_one_line_and_status_2(tmp_path, key):
+    holder, port = _hold_port()
+    try:
+        code, output = run_twistd_expecting_failure(tmp_path, base_cfg(tmp_path, **{key: port}))
+    finally:
+        holder.close()
+    assert code == 2, output
+    line = f"hierophant: cannot start: cannot listen on {key} 127.0.0.1:{port}: address already in use"
+    assert line in output.splitlines(), output
+    assert "Traceback" not in output, output
+
+
+def test_a_contemplant_http_port_in_use_ends_startup_with_one_line_and_status_2(tmp_path, hierophant):
+    from tests.integration.harness import Contemplant
+    holder, port = _hold_port()
+    try:
+        c = Contemplant(tmp_path / "c", hierophant)
+        c.cfg["http_port"] = port
+        c.start(wait=False)
+        assert c.wait_exit(30) == 2, c.log()
+    finally:
+        holder.close()
+    log = c.log()
+    assert f"contemplant: cannot start: cannot listen on http_port 0.0.0.0:{port}: address already in use" \
+        in log.splitlines(), log
+    assert "Traceback" not in log and hierophant.contemplants() == []

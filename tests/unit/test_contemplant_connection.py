@@ -235,7 +235,9 @@ def test_register_heartbeat_and_job(tmp_path, fake, contemplant):
     assert reg.protocol == wp.PROTOCOL_VERSION and reg.name == "tester"
     assert reg.worker_id == str(uuid.UUID((tmp_path / "state" / "worker_id").read_text().strip()))
     assert reg.capabilities == {"backends": ["mock"], "modes": [1, 2, 3, 4],
-                                "circuit_versions": ["v5.0.0", "v6.0.0", "v6.1.0"], "slots": 1}
+                                "circuit_versions": ["v5.0.0", "v6.0.0", "v6.1.0"], "slots": 1,
+                                "provers": [{"backend": "mock", "modes": [1, 2, 3, 4],
+                                             "circuit_versions": ["v5.0.0", "v6.0.0", "v6.1.0"], "slots": 1}]}
     assert reg.hardware["cpus"] >= 1 and reg.hardware["ram_bytes"] > 0
     assert reg.jobs == [] and reg.draining is False and reg.software.startswith("contemplant")
     hb = yield fake.next(wp.Heartbeat, skip=())

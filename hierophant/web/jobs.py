@@ -1,25 +1,27 @@
-"""Job-scoped input downloads and proof uploads, and the JSON status endpoints."""
+"""Job-scoped input downloads and proof uploads, and the JSON status endpoints (web side:
+these resources call the scheduler and proof intake, never the other way)."""
 from __future__ import annotations
 
 import ipaddress
 
 from twisted.web import resource
 
-from hierophant.uploads import Outcome
+from hierophant.auth import bearer_ok
+from hierophant.spool import Outcome
 from hierophant.web.artifacts import answer_later
 from hierophant.web.files import serve_file
 from hierophant.web.util import json_body, text
+from hierophant.workers.intake import ProofIntake
 from hierophant.workers.scheduler import Scheduler
-from hierophant.workers.ws import bearer_ok
 
 
 class JobFiles(resource.Resource):
     """/jobs/<token>/{elf,stdin,proof}: usable only by the worker holding that attempt."""
     isLeaf = True
 
-    def __init__(self, scheduler: Scheduler, worker_token: str) -> None:
+    def __init__(self, scheduler: Scheduler, intake: ProofIntake, worker_token: str) -> None:
         super().__init__()
-        self.scheduler = scheduler
+        self.scheduler, self.intake = scheduler, intake
         self.token = worker_token
 
     def _parts(self, request) -> tuple[str, str] | None:
@@ -42,10 +44,10 @@ class JobFiles(resource.Resource):
         parts = self._parts(request)
         if spool is None or parts is None or parts[1] != "proof":
             return text(request, 404, "proofs are uploaded to /jobs/<token>/proof")
-        return answer_later(request, self.scheduler.accept_proof(parts[0], spool), "the proof")
+        return answer_later(request, self.intake.accept(parts[0], spool), "the proof")
 
 
-def route_proof_upload(scheduler: Scheduler, worker_token: str):
+def route_proof_upload(intake: ProofIntake, worker_token: str):
     """Body router entry for PUT /jobs/<token>/proof (see hierophant/web/request.py)."""
     def route(request, rest: str, length: int | None, open_spool):
         token, _, what = rest.partition("/")
@@ -53,7 +55,7 @@ def route_proof_upload(scheduler: Scheduler, worker_token: str):
             return Outcome(404, "proofs are uploaded to /jobs/<token>/proof")
         if not bearer_ok(request, worker_token):
             return Outcome(401, "missing or wrong worker token")
-        early = scheduler.refuse_proof_early(token)
+        early = intake.refuse_early(token)
         return early or open_spool()
     return route
 

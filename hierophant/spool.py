@@ -1,4 +1,6 @@
-"""Streams an HTTP request body to disk on a writer thread, zstd-decoding as it goes.
+"""Streams an HTTP request body to disk on a writer thread, zstd-decoding as it goes; and
+`Outcome`, the answer a body's consumer gives (HTTP code + message). Neutral ground: the web
+layer feeds a Spool, the domain (uploads, proof intake) finishes it and answers an Outcome.
 
 The reactor only hands chunks over; a per-upload thread decodes zstd
 (sdk-network-contract.md §4.2: 6.x uploads are zstd frames without a content size, so
@@ -32,6 +34,13 @@ HASH_LAG = 8            # chunks the hasher may fall behind the writer before th
 WRITEBACK_STEP = 16 << 20
 SMALL_BODY = 256 << 10  # bodies up to this size are written by a pooled thread, no threads of their own
 _END = object()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a body's consumer answers: an HTTP status and a message naming the reason."""
+    code: int
+    message: str
 
 
 class SpoolError(Exception):
@@ -131,12 +140,13 @@ class Spool:
 
     def __init__(self, path: Path, max_wire: int, max_decoded: int,
                  pause: Callable[[], None], resume: Callable[[], None],
-                 call_from_thread: Callable) -> None:
+                 call_from_thread: Callable, call_in_thread: Callable | None = None) -> None:
         self.path = path
         self.max_wire = max_wire
         self.max_decoded = max_decoded
         self._pause, self._resume = pause, resume
         self._call = call_from_thread
+        self._call_in_thread = call_in_thread
         self._queue: queue.Queue = queue.Queue()
         self._queued = 0            # bytes in _queue; both threads update it under _lock
         self._lock = threading.Lock()
@@ -155,9 +165,10 @@ class Spool:
         self._started, self._dedicated = True, dedicated
         if dedicated:
             threading.Thread(target=self._run, name="upload-spool", daemon=True).start()
+        elif self._call_in_thread is not None:
+            self._call_in_thread(self._run)
         else:
-            from twisted.internet import reactor
-            reactor.callInThread(self._run)
+            threading.Thread(target=self._run, name="upload-spool", daemon=True).start()
 
     # -- reactor side ---------------------------------------------------------------
     def write(self, data: bytes) -> None:

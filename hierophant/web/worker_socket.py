@@ -1,17 +1,19 @@
 """`/ws`: the contemplants' WebSocket (docs/worker-protocol.md), Autobahn on twisted.web.
 
+Web side: it parses frames and hands events to the scheduler (web -> domain, never back).
+
 The bearer token is checked before the upgrade (401, no socket). Each connection feeds
 parsed messages to the scheduler; anything malformed closes it with 4000 and a reason.
 """
 from __future__ import annotations
 
-import hmac
 import logging
 
 from autobahn.twisted.resource import WebSocketResource
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from twisted.web import resource
 
+from hierophant.auth import bearer_ok
 from hierophant.web.util import text
 from hierophant.workers.registry import Worker
 from hierophant.workers.scheduler import Refused, Scheduler
@@ -19,12 +21,6 @@ from network_lib import worker_protocol as wp
 
 log = logging.getLogger("hierophant.ws")
 REGISTER_TIMEOUT = 15.0
-
-
-def bearer_ok(request, token: str) -> bool:
-    header = request.getHeader(b"authorization") or b""
-    expected = b"Bearer " + token.encode()
-    return hmac.compare_digest(header, expected)
 
 
 class WorkerSocket(WebSocketServerProtocol):
@@ -36,8 +32,7 @@ class WorkerSocket(WebSocketServerProtocol):
         return None
 
     def onOpen(self) -> None:
-        from twisted.internet import reactor
-        self._register_timer = reactor.callLater(REGISTER_TIMEOUT, self.close, wp.CLOSE_PROTOCOL,
+        self._register_timer = self.scheduler.clock.callLater(REGISTER_TIMEOUT, self.close, wp.CLOSE_PROTOCOL,
                                                  f"no register message within {REGISTER_TIMEOUT:g}s")
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
