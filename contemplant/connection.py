@@ -1,9 +1,11 @@
 """The contemplant's WebSocket link to the hierophant (docs/worker-protocol.md "Connecting").
 
 Dials `hierophant_ws_address` with `Authorization: Bearer <worker_token>`, sends `register`
-first, heartbeats from `registered` on, and reconnects with exponential back-off (0.5 s
-doubling to 30 s, jitter) on any close except the fatal ones: 4002 (version mismatch),
-4004 (dropped) and HTTP 401 at the upgrade (wrong token), which end the process.
+first, heartbeats from `registered` on. Reconnecting is Twisted's `ClientService` with an
+exponential back-off policy (0.5 s doubling to 30 s, jitter), so the first retry comes well
+inside the hierophant's `reconnect_grace_secs`; it stops for good on the fatal closes: 4002
+(version mismatch), 4004 (dropped) and HTTP 401 at the upgrade (wrong token), which end the
+process. Runs on the reactor thread.
 """
 from __future__ import annotations
 
@@ -12,8 +14,12 @@ import re
 from typing import Optional, Protocol
 from urllib.parse import urlsplit
 
-from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol, connectWS
+import random
+
+from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
+from twisted.application.internet import ClientService, backoffPolicy
 from twisted.internet import defer, ssl, task
+from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
 
 from contemplant import exits
 from contemplant.transfer import Backoff
@@ -61,26 +67,27 @@ class _ClientFactory(WebSocketClientFactory):
     protocol = _ClientProtocol
     link: "Connection"
 
-    def clientConnectionFailed(self, connector, reason) -> None:
-        self.link._closed(None, None, reason.getErrorMessage(), None)
-
 
 class Connection:
     """One logical link; survives reconnects. `send` works only while registered."""
 
     def __init__(self, url: str, token: str, worker: Worker, clock=None,
                  backoff: Optional[Backoff] = None, software: str = "contemplant",
-                 protocol_version: str = wp.PROTOCOL_VERSION) -> None:
-        if clock is None:
-            from twisted.internet import reactor as clock
-        self.url, self.token, self.worker, self.clock = url, token, worker, clock
-        self.backoff = backoff or Backoff(1.0, 30.0)
+                 protocol_version: str = wp.PROTOCOL_VERSION, reactor=None) -> None:
+        if reactor is None:
+            from twisted.internet import reactor
+        self.url, self.token, self.worker = url, token, worker
+        self.clock = clock if clock is not None else reactor
+        self.reactor = reactor
+        backoff = backoff or Backoff(0.5, 30.0)
+        self.retry_policy = backoffPolicy(initialDelay=backoff.base, maxDelay=backoff.maximum, factor=2.0,
+                                          jitter=lambda: random.uniform(0, backoff.base / 2))
         self.software = software
         self.protocol_version = protocol_version
         self.proto: Optional[_ClientProtocol] = None
         self.registered = False
         self.running = False
-        self._retry = None
+        self._service: Optional[ClientService] = None
         self._heartbeat: Optional[task.LoopingCall] = None
         self._closed_d: Optional[defer.Deferred] = None
 
@@ -90,21 +97,27 @@ class Connection:
 
     def start(self) -> None:
         self.running = True
-        self._dial()
+        self._service = ClientService(self._endpoint(), self._factory(), retryPolicy=self.retry_policy,
+                                      clock=self.clock)
+        self._service.startService()
 
     def stop(self) -> defer.Deferred:
         """Close the socket (1000) and stop reconnecting; fires once it is closed."""
         self.running = False
-        if self._retry is not None and self._retry.active():
-            self._retry.cancel()
         if self.proto is None:
-            return defer.succeed(None)
+            return self._stop_service()
         self._closed_d = defer.Deferred()
         self.proto.sendClose(1000, "contemplant stopping")
         proto = self.proto
         timer = self.clock.callLater(CLOSE_WAIT_SECS, lambda: proto.dropConnection(abort=True))
         self._closed_d.addBoth(lambda r: timer.cancel() if timer.active() else None)
-        return self._closed_d
+        return self._closed_d.addCallback(lambda _: self._stop_service())
+
+    def _stop_service(self) -> defer.Deferred:
+        service, self._service = self._service, None
+        if service is None or not service.running:
+            return defer.succeed(None)
+        return defer.maybeDeferred(service.stopService)
 
     def send(self, msg: wp.Message) -> bool:
         """Send on a registered socket; False (nothing sent) when there is none."""
@@ -114,8 +127,7 @@ class Connection:
         return True
 
     # -- socket events ------------------------------------------------------------------------
-    def _dial(self) -> None:
-        self._retry = None
+    def _factory(self) -> _ClientFactory:
         factory = _ClientFactory(self.url, headers={"Authorization": f"Bearer {self.token}"},
                                  useragent=self.software)
         factory.link = self
@@ -124,12 +136,16 @@ class Connection:
             maxFramePayloadSize=wp.MAX_FRAME_BYTES, maxMessagePayloadSize=wp.MAX_FRAME_BYTES,
             autoPingInterval=AUTO_PING_INTERVAL_SECS, autoPingTimeout=AUTO_PING_TIMEOUT_SECS,
             openHandshakeTimeout=30, closeHandshakeTimeout=CLOSE_WAIT_SECS)
-        tls = None
-        if factory.isSecure:
+        return factory
+
+    def _endpoint(self):
+        parts = urlsplit(self.url)
+        secure = parts.scheme == "wss"
+        endpoint = HostnameEndpoint(self.reactor, parts.hostname, parts.port or (443 if secure else 80), timeout=30)
+        if secure:
             # Verifies the certificate chain and the host name (service-identity).
-            tls = ssl.optionsForClientTLS(urlsplit(self.url).hostname)
-        log.debug("dialling %s", self.url)
-        connectWS(factory, tls, timeout=30)
+            endpoint = wrapClientTLS(ssl.optionsForClientTLS(parts.hostname), endpoint)
+        return endpoint
 
     def _opened(self, proto: _ClientProtocol) -> None:
         if not self.running:
@@ -159,7 +175,6 @@ class Connection:
 
     def _on_registered(self, msg: wp.Registered) -> None:
         self.registered = True
-        self.backoff.reset()
         self._stop_heartbeat()
         self._heartbeat = task.LoopingCall(self._beat)
         self._heartbeat.clock = self.clock
@@ -186,12 +201,16 @@ class Connection:
         if self._closed_d is not None:
             d, self._closed_d = self._closed_d, None
             d.callback(None)
-        if self._fatal(code, reason, upgrade_status) or not self.running:
+        if self._fatal(code, reason, upgrade_status):
+            self._track_stop()
             return
-        delay = self.backoff.next()
+        if not self.running:
+            return
         what = f"closed with code {code}" if code and code != 1006 else "lost"
-        log.warning("connection to the hierophant %s (%s); reconnecting in %.1f s", what, reason, delay)
-        self._retry = self.clock.callLater(delay, self._dial)
+        log.warning("connection to the hierophant %s (%s); reconnecting", what, reason)
+
+    def _track_stop(self) -> None:
+        self._stop_service().addErrback(lambda f: log.error("stopping the connection failed\n%s", f.getTraceback()))
 
     def _fatal(self, code: Optional[int], reason: str, upgrade_status: Optional[int]) -> bool:
         if upgrade_status == 401:

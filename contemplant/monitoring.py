@@ -95,7 +95,7 @@ class GpuMonitor:
         self._refreshing = True
         d = defer_to_thread(self.sample)
         d.addCallback(self._store)
-        d.addErrback(lambda f: log.warning("GPU sampling failed: %s", f.getErrorMessage()))
+        d.addErrback(lambda f: log.warning("GPU sampling failed\n%s", f.getTraceback()))
         d.addBoth(self._done)
 
     def _store(self, sample: list[dict]) -> None:

@@ -104,7 +104,7 @@ class Contemplant(service.MultiService):
         yield self.connection.stop()
         yield defer.gatherResults([defer.maybeDeferred(b.stop) for b in self.backends],
                                   consumeErrors=True).addErrback(
-            lambda f: log.error("stopping a backend failed: %s", f.getErrorMessage()))
+            lambda f: log.error("stopping a backend failed\n%s", f.getTraceback()))
         self.state.release()
         yield super().stopService()
         log.info("contemplant stopped%s",

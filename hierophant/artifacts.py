@@ -103,7 +103,7 @@ class ArtifactIndex:
         )
 
     @defer.inlineCallbacks
-    def create(self, kind: ArtifactKind, owner: bytes):
+    def create(self, kind: ArtifactKind, owner: bytes) -> defer.Deferred:
         """Mint and persist an uploadable artifact; its upload URL survives restarts."""
         artifact = self.new(kind, owner)
         yield self.store.write(put=[artifact])
@@ -118,7 +118,7 @@ class ArtifactIndex:
             self._by_download[artifact.download_token] = artifact
 
     @defer.inlineCallbacks
-    def store_file(self, artifact: Artifact, temp: Path, size: int, wire_sha256: bytes):
+    def store_file(self, artifact: Artifact, temp: Path, size: int, wire_sha256: bytes) -> defer.Deferred:
         """Move a finished temp file into place, then mark the artifact complete (durably).
         Fires with the new (complete) Artifact value."""
         done = yield self.place_file(artifact, temp, size, wire_sha256)
@@ -127,7 +127,7 @@ class ArtifactIndex:
         return done
 
     @defer.inlineCallbacks
-    def place_file(self, artifact: Artifact, temp: Path, size: int, wire_sha256: bytes):
+    def place_file(self, artifact: Artifact, temp: Path, size: int, wire_sha256: bytes) -> defer.Deferred:
         """Move a finished temp file into place; fires with the complete Artifact value, which
         the caller writes (e.g. in the same transaction as the record that refers to it) and
         then hands to `adopt`. Until then nobody sees it."""
@@ -143,7 +143,7 @@ class ArtifactIndex:
         return self._in_thread(self.files.remove, artifact.id)
 
     @defer.inlineCallbacks
-    def delete(self, artifacts: list[Artifact]):
+    def delete(self, artifacts: list[Artifact]) -> defer.Deferred:
         if not artifacts:
             return
         yield self.store.write(delete=artifacts)

@@ -25,6 +25,7 @@ from hierophant.auth import Auth
 from hierophant.errors import RpcError
 from hierophant.grpc_metrics import MetricsInterceptor
 from hierophant.metrics import HierophantMetrics
+from hierophant.model import rid_hex
 from hierophant.network_api import NetworkApi
 from hierophant.requests import RequestBook
 from network_lib.listening import bind_error, fail_startup
@@ -112,7 +113,7 @@ class Bridge:
         req = _parse(pb.GetProofRequestStatusRequest, raw)
         snapshot = self.book.status_bytes.get(req.request_id)
         if snapshot is None:
-            raise errors.not_found(f"unknown request id 0x{req.request_id.hex()}")
+            raise errors.not_found(f"unknown request id {rid_hex(req.request_id)}")
         return snapshot
 
     def get_program(self, raw: bytes):

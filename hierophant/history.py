@@ -50,7 +50,7 @@ class History:
         self.records.append(rec)
 
     @defer.inlineCallbacks
-    def prune(self, cut: float):
+    def prune(self, cut: float) -> defer.Deferred:
         """Delete records that finished before `cut`; returns how many."""
         doomed_old = [i for t, i in self._older if t < cut]
         doomed = [h for h in self.records if h.finished_at < cut]

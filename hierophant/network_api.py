@@ -14,7 +14,7 @@ from twisted.internet import defer
 
 from hierophant import errors
 from hierophant.artifacts import ArtifactIndex
-from hierophant.model import ArtifactKind, Program, ProofRequest, now
+from hierophant.model import ArtifactKind, Program, ProofRequest, now, rid_hex
 from hierophant.programs import Nonces, Programs
 from hierophant.requests import RequestBook
 from network_lib import versions
@@ -55,7 +55,7 @@ class NetworkApi:
 
     # -- ArtifactStore ---------------------------------------------------------------------
     @defer.inlineCallbacks
-    def create_artifact(self, requester: bytes, artifact_type: int):
+    def create_artifact(self, requester: bytes, artifact_type: int) -> defer.Deferred:
         try:
             kind = ArtifactKind(artifact_type)
         except ValueError:
@@ -78,7 +78,7 @@ class NetworkApi:
             owner=program.owner, created_at=program.created_at))
 
     @defer.inlineCallbacks
-    def create_program(self, requester: bytes, body: pb.CreateProgramRequestBody, body_bytes: bytes):
+    def create_program(self, requester: bytes, body: pb.CreateProgramRequestBody, body_bytes: bytes) -> defer.Deferred:
         vk_hash = _need32(body.vk_hash, "vk_hash")
         if len(body.vk) > MAX_VK_BYTES:
             raise errors.invalid(f"vk of {len(body.vk)} bytes is over the {MAX_VK_BYTES}-byte limit")
@@ -115,7 +115,7 @@ class NetworkApi:
 
     # -- proof requests --------------------------------------------------------------------
     @defer.inlineCallbacks
-    def request_proof(self, requester: bytes, body: pb.RequestProofRequestBody, body_bytes: bytes):
+    def request_proof(self, requester: bytes, body: pb.RequestProofRequestBody, body_bytes: bytes) -> defer.Deferred:
         request = self._validate_request(requester, body, body_bytes)
         key = request.idempotency_key
         # A retry (fresh nonce, lost response) gets the first request's id (DESIGN.md).
@@ -125,7 +125,7 @@ class NetworkApi:
         nonces = self._accept_nonce(requester, body.nonce)
         if existing is not None:
             yield self.nonces.persist(nonces)
-            log.info("RequestProof retry for 0x%s: same request", existing.request_id.hex())
+            log.info("RequestProof retry for %s: same request", rid_hex(existing.request_id))
             return _request_response(existing)
         done = self._pending[key] = defer.Deferred()
         try:
@@ -137,7 +137,7 @@ class NetworkApi:
         finally:
             del self._pending[key]
             done.callback(None)
-        log.info("request 0x%s: %s %s by %s, deadline %d", request.request_id.hex(),
+        log.info("request %s: %s %s by %s, deadline %d", rid_hex(request.request_id),
                  versions.ProofMode(request.mode).name, request.circuit_version, _who(requester),
                  request.deadline)
         return _request_response(request)
@@ -173,7 +173,7 @@ class NetworkApi:
     def get_details(self, request_id: bytes) -> pb.GetProofRequestDetailsResponse:
         r = self.requests.get(request_id)
         if r is None:
-            raise errors.not_found(f"unknown request id 0x{request_id.hex()}")
+            raise errors.not_found(f"unknown request id {rid_hex(request_id)}")
         return pb.GetProofRequestDetailsResponse(request=proof_request_message(r))
 
     def get_filtered(self, q: pb.GetFilteredProofRequestsRequest) -> pb.GetFilteredProofRequestsResponse:

@@ -26,14 +26,14 @@ class Programs:
         return list(self._by_hash.values())
 
     @defer.inlineCallbacks
-    def register(self, program: Program, nonces: dict[bytes, int] | None = None):
+    def register(self, program: Program, nonces: dict[bytes, int] | None = None) -> defer.Deferred:
         """Persist a new program (with the registering body's nonce), then make it visible."""
         yield self.store.write(put=[program], nonces=nonces)
         self._by_hash[program.vk_hash] = program
         return program
 
     @defer.inlineCallbacks
-    def touch(self, vk_hash: bytes, when: int):
+    def touch(self, vk_hash: bytes, when: int) -> defer.Deferred:
         """Record that a proof of the program was requested (retention keeps it)."""
         p = self._by_hash.get(vk_hash)
         if p is None or p.last_used >= when:
@@ -44,7 +44,7 @@ class Programs:
             self._by_hash[vk_hash] = new
 
     @defer.inlineCallbacks
-    def forget(self, programs: list[Program]):
+    def forget(self, programs: list[Program]) -> defer.Deferred:
         """Delete programs (retention); the SDK re-registers a missing one by itself."""
         if not programs:
             return

@@ -79,7 +79,7 @@ class RequestBook:
 
     # -- writing --------------------------------------------------------------------
     @defer.inlineCallbacks
-    def add(self, r: ProofRequest, nonces: dict[bytes, int] | None = None, also: Iterable = ()):
+    def add(self, r: ProofRequest, nonces: dict[bytes, int] | None = None, also: Iterable = ()) -> defer.Deferred:
         """Persist a new request (with its nonce and `also` records), then make it visible."""
         yield self.store.write(put=[r, *also], nonces=nonces)
         self._index(r)
@@ -147,7 +147,7 @@ class RequestBook:
                            failure=reason, execute_fail_cause=fail_cause, **changes)
 
     @defer.inlineCallbacks
-    def forget(self, requests: list[ProofRequest]):
+    def forget(self, requests: list[ProofRequest]) -> defer.Deferred:
         """Delete finished requests (retention)."""
         if not requests:
             return
@@ -191,13 +191,18 @@ class RequestBook:
             _, rid = heapq.heappop(self._deadlines)
             r = self.latest(rid)
             if r is not None and not r.terminal:
-                # A refused write was logged by the book with its traceback: nothing to add.
-                self.give_up(rid, "deadline passed before a proof was fulfilled").addErrback(lambda f: None)
+                self.give_up(rid, "deadline passed before a proof was fulfilled").addErrback(_log_unless_logged)
         self._arm()
 
     def stop(self) -> None:
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
+
+
+def _log_unless_logged(failure: Failure) -> None:
+    """A refused write was logged by the book with its traceback; log anything else."""
+    if not failure.check(NotCommitted):
+        log.error("giving up an expired request failed\n%s", failure.getTraceback())
 
 
 def status_response(r: ProofRequest, proof_uri: Callable[[str], str | None]) -> pb.GetProofRequestStatusResponse:

@@ -33,7 +33,7 @@ class Retention:
         self._running = False
 
     @defer.inlineCallbacks
-    def sweep(self):
+    def sweep(self) -> defer.Deferred:
         """One pass; returns (requests deleted, artifacts deleted, programs deleted)."""
         if self._running:
             return (0, 0, 0)
@@ -47,7 +47,7 @@ class Retention:
         return result
 
     @defer.inlineCallbacks
-    def _sweep(self):
+    def _sweep(self) -> defer.Deferred:
         t = now()
         proof_cut, input_cut = t - self.proof_secs, t - self.input_secs
         old_requests, kept_requests = [], []

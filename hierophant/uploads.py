@@ -50,7 +50,7 @@ class Uploads:
                      pause, resume, self.reactor.callFromThread, self.reactor.callInThread)
 
     @defer.inlineCallbacks
-    def complete(self, token: str, spool: Spool):
+    def complete(self, token: str, spool: Spool) -> defer.Deferred:
         """The body has arrived: store it, or say why not. Fires with an Outcome."""
         artifact = self.index.by_upload_token(token)
         outcome = yield self._complete(token, artifact, spool)
@@ -80,7 +80,7 @@ class Uploads:
         return outcome
 
     @defer.inlineCallbacks
-    def _store(self, artifact: Artifact, result: SpoolResult):
+    def _store(self, artifact: Artifact, result: SpoolResult) -> defer.Deferred:
         if artifact.complete:
             yield _remove(result)
             if result.wire_sha256 == artifact.wire_sha256:

@@ -184,37 +184,43 @@ def parse(frame: str | bytes) -> Message:
     cls = _TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise ProtocolError(f"unknown message type {kind!r}")
-    known = {f.name: f for f in fields(cls)}
-    args = {k: v for k, v in obj.items() if k in known}
-    missing = [n for n, f in known.items() if n not in args and _required(f)]
+    specs = _specs(cls)
+    args = {k: v for k, v in obj.items() if k in specs}
+    missing = [n for n, (required, _, _) in specs.items() if required and n not in args]
     if missing:
         raise ProtocolError(f"{kind} message lacks {', '.join(missing)}")
-    _check_types(kind, cls, args)
+    _check_types(kind, specs, args)
     return cls(**args)
 
 
-def _required(f) -> bool:
-    from dataclasses import MISSING
-    return f.default is MISSING and f.default_factory is MISSING
-
-
 _SIMPLE = {"str": str, "int": int, "float": (int, float), "dict": dict, "list": list, "bool": bool}
+_SPECS: dict[type, dict[str, tuple[bool, str, bool]]] = {}
 
 
-def _check_types(kind: str, cls: type, args: dict[str, Any]) -> None:
-    for f in fields(cls):
-        if f.name not in args:
-            continue
-        value = args[f.name]
-        spec = str(f.type).replace(" ", "")
-        optional = spec.endswith("|None")
-        base = spec.removesuffix("|None")
+def _specs(cls: type) -> dict[str, tuple[bool, str, bool]]:
+    """Per field of a message class: (required, base type name, may be None); computed once
+    (heartbeats from thousands of workers are parsed on the reactor)."""
+    specs = _SPECS.get(cls)
+    if specs is None:
+        from dataclasses import MISSING
+        specs = {}
+        for f in fields(cls):
+            spec = str(f.type).replace(" ", "")
+            specs[f.name] = (f.default is MISSING and f.default_factory is MISSING,
+                             spec.removesuffix("|None"), spec.endswith("|None"))
+        _SPECS[cls] = specs
+    return specs
+
+
+def _check_types(kind: str, specs: dict[str, tuple[bool, str, bool]], args: dict[str, Any]) -> None:
+    for name, value in args.items():
+        _, base, optional = specs[name]
         if value is None and optional:
             continue
         expected = _SIMPLE.get(base)
         if expected is None:
             continue
         if isinstance(value, bool) and base in ("int", "float"):
-            raise ProtocolError(f"{kind}.{f.name} must be {base}, got a boolean")
+            raise ProtocolError(f"{kind}.{name} must be {base}, got a boolean")
         if not isinstance(value, expected):
-            raise ProtocolError(f"{kind}.{f.name} must be {base}, got {type(value).__name__}")
+            raise ProtocolError(f"{kind}.{name} must be {base}, got {type(value).__name__}")

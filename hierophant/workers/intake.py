@@ -86,7 +86,7 @@ class ProofIntake:
         return Outcome(409, NOT_CURRENT) if self.attempts.current(token) is None else None
 
     @defer.inlineCallbacks
-    def accept(self, token: str, spool: Spool):
+    def accept(self, token: str, spool: Spool) -> defer.Deferred:
         """The body arrived: fires with the Outcome to answer the worker with."""
         outcome = yield self._body(token, spool)
         self.metrics.upload("proof", outcome.code, spool.wire_bytes)
@@ -109,7 +109,7 @@ class ProofIntake:
         return outcome
 
     @defer.inlineCallbacks
-    def _accept(self, token: str, result):
+    def _accept(self, token: str, result) -> defer.Deferred:
         r = self.attempts.current(token)
         started = time.perf_counter()
         verdict = yield self.checker.check(r, result.path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from hierophant.model import rid_hex
 from hierophant.workers.placement import FreeSlots, Key, SlotRef
 from network_lib import versions
 from network_lib.worker_protocol import Message
@@ -163,7 +164,7 @@ class Worker:
             slots.append({
                 "slot": i,
                 "prover": a.prover if a else None,
-                "request_id": "0x" + a.request_id.hex() if a else None,
+                "request_id": rid_hex(a.request_id) if a else None,
                 "attempt": a.attempt if a else None,
                 "proof_mode": versions.ProofMode(a.mode).name if a else None,
                 "phase": a.phase if a else None,

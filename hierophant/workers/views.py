@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from hierophant.history import History
+from hierophant.model import rid_hex
 from hierophant.requests import RequestBook
 from hierophant.workers.dead import DeadWorkers
 from hierophant.workers.registry import Registry
@@ -30,7 +31,7 @@ def history_json(history: History, book: RequestBook, limit: int = 100) -> list[
         out.append({
             "cycles": r.cycles if r else None,
             "public_values_hash": "0x" + r.public_values_hash.hex() if r and r.public_values_hash else None,
-            "proof_request_id": "0x" + h.request_id.hex(), "attempt": h.attempt,
+            "proof_request_id": rid_hex(h.request_id), "attempt": h.attempt,
             "proof_mode": versions.ProofMode(h.mode).name, "circuit_version": h.circuit_version,
             "worker_id": h.worker_id, "worker_name": h.worker_name, "outcome": h.outcome,
             "detail": h.detail, "checked": h.checked or None, "started_at": h.started_at,

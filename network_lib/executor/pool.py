@@ -47,6 +47,21 @@ def run_files(elf_path: str, elf_offset: int, stdin_path: str, cycle_limit: int 
     return Verdict(True, cycles=report.cycles, public_values=report.public_values)
 
 
+def die_with_parent() -> None:
+    """In a pool process: be killed when the parent dies, even by kill -9 (Linux
+    PR_SET_PDEATHSIG); otherwise every killed hierophant leaves its pool processes behind."""
+    import ctypes
+    import os
+    import signal
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)      # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:       # the parent died before the call: nobody will signal us
+        os._exit(0)
+
+
 class ExecutionPool:
     def __init__(self, processes: int) -> None:
         self.processes = processes
@@ -58,7 +73,7 @@ class ExecutionPool:
         from twisted.internet import reactor
         if self._pool is None:
             self._pool = concurrent.futures.ProcessPoolExecutor(
-                self.processes, mp_context=multiprocessing.get_context("spawn"))
+                self.processes, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent)
         future = self._pool.submit(run_files, str(elf_path), elf_offset, str(stdin_path), cycle_limit, cap)
         d: defer.Deferred = defer.Deferred(canceller=lambda _: future.cancel())
 
