@@ -187,6 +187,16 @@ def test_errors_are_one_clear_line_and_a_non_zero_exit(make_hierophant, make_con
         assert out == ""
     code, _, err = admin(h, "workers", url="http://127.0.0.1:1")
     assert code == 1 and "cannot reach the hierophant at http://127.0.0.1:1" in err
+    # the API underneath: JSON errors naming the problem
+    for method, path, status_, message in [
+            ("GET", "/admin/requests/0x" + "ab" * 32 + "/cancel", 405, "actions are POSTs, not GET"),
+            ("POST", "/admin/nothing", 404, "no admin endpoint POST /admin/nothing"),
+            ("GET", "/admin/requests?limit=lots", 400, "limit must be a whole number, got 'lots'"),
+            ("GET", "/admin/requests?status=lost", 400, "unknown status 'lost'")]:
+        req = urllib.request.Request(h.http_url + path, method=method, data=b"" if method == "POST" else None)
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(req, timeout=10)
+        assert e.value.code == status_ and message in json.loads(e.value.read())["error"], path
 
 
 # -- from off loopback: a network namespace with a veth pair -----------------------------------------
