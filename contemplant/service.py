@@ -75,7 +75,8 @@ class Contemplant(service.MultiService):
                                      Backoff(*reconnect_backoff), self.software, protocol_version)
         # GET /health on http_port; bound at privileged start-up, a port in use exits 2.
         self.health_port = ListeningPort("contemplant", "http_port", f"0.0.0.0:{cfg.http_port}",
-                                         tcp_description(cfg.http_port), build_site(self.health, self.metrics.registry),
+                                         tcp_description(cfg.http_port),
+                                         build_site(self.health, self.metrics.registry),
                                          clock if hasattr(clock, "listenTCP") else None)
         self.health_port.setServiceParent(self)
 

@@ -61,7 +61,8 @@ class Executions:
         started = time.perf_counter()
         d.addCallbacks(self._count, self._count, callbackArgs=(started,), errbackArgs=(started,))
         d.addCallback(self._verdict, rid)
-        d.addErrback(lambda f: log.error("execution of %s failed\n%s", rid_hex(rid), f.getTraceback()))
+        d.addErrback(lambda f: None if f.check(defer.CancelledError)      # stopping
+                     else log.error("execution of %s failed\n%s", rid_hex(rid), f.getTraceback()))
         d.addBoth(lambda _: self.running.pop(rid, None))
 
     @defer.inlineCallbacks

@@ -1,8 +1,9 @@
 """Connects the hierophant's parts to its metrics (hierophant/metrics.py), on the reactor.
 
 `MetricsService` owns the subscriptions: the state gauges' collector, the request book's
-new/terminal listeners and the store's commit-latency hook are set in startService and undone
-in stopService (so one registry can outlive a leader's term, hierophant/leadership.py); its child
+new/terminal listeners (each called once a change committed) and the store's commit-latency
+hook (`on_commit`, called on the store's writer thread) are set in startService and undone in
+stopService, so one registry can outlive a leader's term (hierophant/leadership.py); its child
 `ReactorLagProbe` measures the reactor's lag. `fleet()` builds the state gauges from the
 book and the scheduler at scrape time (reactor thread, reads only).
 """
@@ -12,22 +13,19 @@ from collections import Counter
 
 from twisted.application import service
 
-from hierophant.db import Database
+from hierophant.store import Store
 from hierophant.metrics import FleetState, HierophantMetrics, ReactorLagProbe
 from hierophant.model import Fulfillment, ProofRequest
 from hierophant.requests import RequestBook
 
 
 class MetricsService(service.MultiService):
-    def __init__(self, metrics: HierophantMetrics, book: RequestBook, scheduler, db: Database,
+    def __init__(self, metrics: HierophantMetrics, book: RequestBook, scheduler, store: Store,
                  clock=None) -> None:
         super().__init__()
         if clock is None:
             from twisted.internet import reactor as clock
-        self.metrics, self.book, self.scheduler, self.db, self.clock = metrics, book, scheduler, db, clock
-        # The book tells its terminal listeners of every update of a finished request (a late
-        # execution verdict, say): count each request's ending once. Pruned as retention forgets.
-        self._ended: set[bytes] = set()
+        self.metrics, self.book, self.scheduler, self.store, self.clock = metrics, book, scheduler, store, clock
         self._collector = None
         ReactorLagProbe(metrics, clock).setServiceParent(self)
 
@@ -35,13 +33,13 @@ class MetricsService(service.MultiService):
         self._collector = self.metrics.watch(self.fleet)
         self.book.on_new.append(self._created)
         self.book.on_terminal.append(self._finished)
-        self.db.on_commit = self.metrics.committed
+        self.store.on_commit = self.metrics.committed
         super().startService()
 
     def stopService(self):
         self.book.on_new.remove(self._created)
         self.book.on_terminal.remove(self._finished)
-        self.db.on_commit = lambda secs: None
+        self.store.on_commit = lambda secs: None
         self.metrics.registry.unregister(self._collector)
         return super().stopService()
 
@@ -49,9 +47,7 @@ class MetricsService(service.MultiService):
         self.metrics.requests_received.inc()
 
     def _finished(self, r: ProofRequest) -> None:
-        if r.request_id not in self._ended:
-            self._ended.add(r.request_id)
-            self.metrics.requests_finished.labels(r.fulfillment.name.lower()).inc()
+        self.metrics.requests_finished.labels(r.fulfillment.name.lower()).inc()
 
     def fleet(self) -> FleetState:
         counts: Counter = Counter()
@@ -62,7 +58,6 @@ class MetricsService(service.MultiService):
                 oldest = r.created_at if oldest is None else min(oldest, r.created_at)
                 deadline = r.deadline if deadline is None else min(deadline, r.deadline)
         now = self.clock.seconds()
-        self._ended = {rid for rid in self._ended if self.book.get(rid) is not None}
         connected = [w for w in self.scheduler.workers.values() if w.connected]
         return FleetState(
             requests=counts,

@@ -172,9 +172,11 @@ class Hierophant(service.MultiService):
                                                cfg.admin_token))
         site.route(b"dead-contemplants", StatusJson(lambda r: s.dead_json(), cfg.admin_token))
         site.route(b"proof-history", StatusJson(lambda r: s.history_json(history_limit(r)), cfg.admin_token))
-        site.route(b"metrics", MetricsPage(self.metrics.registry, lambda r: _trusted(r, cfg.admin_token)))
-        site.route(b"admin", AdminApi(AdminActions(self.requests, s, self.estimates.request),
-                                      lambda r: _trusted(r, cfg.admin_token)))
+
+        def trusted(request) -> bool:       # DESIGN.md: loopback clients, or admin_token
+            return _trusted(request, cfg.admin_token)
+        site.route(b"metrics", MetricsPage(self.metrics.registry, trusted))
+        site.route(b"admin", AdminApi(AdminActions(self.requests, s, self.estimates.request), trusted, self.reactor))
         # open: the request id is the capability
         site.route(b"requests", RequestStatus(lookup_in(self.requests, s, self.estimates.request)))
 

@@ -26,8 +26,8 @@ class Uploads:
         if reactor is None:
             from twisted.internet import reactor
         self.reactor = reactor
-        self.index = index
         self.metrics = metrics or HierophantMetrics()
+        self.index = index
         self.max_wire = max_wire
         self.max_decoded = max_decoded
         self._completing: dict[str, defer.Deferred] = {}
@@ -53,17 +53,17 @@ class Uploads:
     def complete(self, token: str, spool: Spool) -> defer.Deferred:
         """The body has arrived: store it, or say why not. Fires with an Outcome."""
         artifact = self.index.by_upload_token(token)
-        outcome = yield self._complete(artifact, spool)
+        outcome = yield self._complete(token, artifact, spool)
         kind = artifact.kind.name.lower() if artifact is not None else "unknown"
         self.metrics.upload(kind, outcome.code, spool.wire_bytes)
         return outcome
 
     @defer.inlineCallbacks
-    def _complete(self, artifact: Artifact | None, spool: Spool):
+    def _complete(self, token: str, artifact: Artifact | None, spool: Spool):
         try:
             result = yield spool.finish()
         except SpoolError as e:
-            log.info("upload %s refused: %s", artifact.id if artifact else "to an unknown URL", e)
+            log.info("upload %s refused: %s", artifact.id if artifact else token[:8], e)
             return Outcome(e.code, str(e))
         if artifact is None:  # deleted by retention while uploading
             yield _remove(result)

@@ -25,7 +25,6 @@ CLOSE_NOT_LEADER = 4007   # the hierophant stopped leading: try the next address
 # `released` (1.1): a stopping worker gives a job back untried; requeued at once, nothing spent.
 FAILURE_KINDS = ("program", "infrastructure", "unsupported", "released")
 RELEASED = "released"
-FAILED_KINDS = FAILURE_KINDS      # what `failed.kind` may say
 
 
 class ProtocolError(ValueError):

@@ -13,7 +13,7 @@ from typing import Callable
 
 from twisted.internet import defer
 
-from hierophant.model import Fulfillment, ProofRequest
+from hierophant.model import Fulfillment, ProofRequest, parse_rid, rid_hex
 from hierophant.requests import RequestBook
 from hierophant.workers.registry import Worker
 
@@ -37,12 +37,8 @@ class Done:
 
 def parse_request_id(text: str) -> bytes:
     """32 bytes from hex (0x optional); AdminError 400 naming the input otherwise."""
-    raw = text[2:] if text[:2] in ("0x", "0X") else text
-    try:
-        value = bytes.fromhex(raw)
-    except ValueError:
-        value = b""
-    if len(value) != 32 or len(raw) != 64:
+    value = parse_rid(text)
+    if value is None:
         raise AdminError(400, f"malformed request id {text!r}: expected 0x and 64 hex digits")
     return value
 
@@ -60,7 +56,7 @@ class AdminActions:
         rid = parse_request_id(text)
         r = self.book.get(rid)
         if r is None:
-            raise AdminError(404, f"unknown request 0x{rid.hex()}")
+            raise AdminError(404, f"unknown request {rid_hex(rid)}")
         return r
 
     def requests(self, status: str | None, limit: int) -> list[ProofRequest]:
@@ -89,20 +85,21 @@ class AdminActions:
     def cancel(self, text: str):
         r = self.request(text)
         if r.terminal:
-            raise AdminError(409, f"request {_rid(r)} already ended ({r.fulfillment.name})")
+            raise AdminError(409, f"request {rid_hex(r.request_id)} already ended ({r.fulfillment.name})")
         was = r.fulfillment.name
         yield self.scheduler.cancel(r.request_id, CANCEL_REASON)
-        return Done("cancel", _rid(r), f"was {was}; now UNFULFILLABLE ({CANCEL_REASON})")
+        return Done("cancel", rid_hex(r.request_id), f"was {was}; now UNFULFILLABLE ({CANCEL_REASON})")
 
     @defer.inlineCallbacks
     def requeue(self, text: str):
         r = self.request(text)
         if r.fulfillment != Fulfillment.ASSIGNED:
-            raise AdminError(409, f"request {_rid(r)} is {r.fulfillment.name}, not ASSIGNED: nothing to requeue")
+            raise AdminError(409, f"request {rid_hex(r.request_id)} is {r.fulfillment.name}, "
+                                  "not ASSIGNED: nothing to requeue")
         worker = self.scheduler.workers.get(r.worker_id or "")
         name = worker.name if worker else r.worker_id
         yield self.scheduler.requeue(r.request_id, f"requeued by an operator from {name}")
-        return Done("requeue", _rid(r), f"attempt {r.attempt} taken back from {name}; no attempt spent")
+        return Done("requeue", rid_hex(r.request_id), f"attempt {r.attempt} taken back from {name}; no attempt spent")
 
     def drain(self, text: str, on: bool = True) -> Done:
         w = self.worker(text)
@@ -116,10 +113,6 @@ class AdminActions:
         jobs = len(w.jobs)
         self.scheduler.kick(w.worker_id)
         return Done("kick", _who(w), f"disconnected; {jobs} job(s) back in the queue, no attempt spent")
-
-
-def _rid(r: ProofRequest) -> str:
-    return "0x" + r.request_id.hex()
 
 
 def _who(w: Worker) -> str:

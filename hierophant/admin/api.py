@@ -54,7 +54,10 @@ class AdminApi(resource.Resource):
         except AdminError as e:
             return json_body(request, {"error": e.message}, e.code)
         if isinstance(result, defer.Deferred):
-            result.addCallbacks(lambda done: self._answer(request, done, host), lambda f: self._failed(request, f))
+            gone: list = []
+            request.notifyFinish().addErrback(gone.append)      # the client went away first
+            result.addCallbacks(lambda done: self._answer(request, done, host, gone),
+                                lambda f: self._failed(request, f, gone))
             return server.NOT_DONE_YET
         if isinstance(result, Done):
             return self._done(request, result, host)
@@ -82,22 +85,23 @@ class AdminApi(resource.Resource):
             return a.drain(parts[1], on=parts[2] == "drain")
         raise AdminError(404, f"no admin endpoint {method.decode()} /admin/{'/'.join(parts)}")
 
-    def _answer(self, request: server.Request, done: Done, host: str) -> None:
-        if not request._disconnected:
-            request.write(self._done(request, done, host))
+    def _answer(self, request: server.Request, done: Done, host: str, gone: list) -> None:
+        body = self._done(request, done, host)      # logged even if the client left
+        if not gone:
+            request.write(body)
             request.finish()
 
     def _done(self, request: server.Request, done: Done, host: str) -> bytes:
         log.info("admin: %s %s from %s: %s", done.action, done.target, host, done.detail)
         return json_body(request, {"done": done.action, "target": done.target, "detail": done.detail})
 
-    def _failed(self, request: server.Request, f: Failure) -> None:
+    def _failed(self, request: server.Request, f: Failure, gone: list) -> None:
         if f.check(AdminError):
             body = json_body(request, {"error": f.value.message}, f.value.code)
         else:
             log.error("admin action failed: %s", f.getTraceback())
             body = json_body(request, {"error": f"internal error: {f.getErrorMessage()}"}, 500)
-        if not request._disconnected:
+        if not gone:
             request.write(body)
             request.finish()
 

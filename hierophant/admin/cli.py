@@ -108,8 +108,10 @@ def requests_table(requests: list[dict]) -> str:
 def worker_state(w: dict) -> str:
     if not w["connected"]:
         return "disconnected"
+    if w.get("held"):
+        return "drained"            # by an operator (hierophant-admin drain)
     if w["draining"]:
-        return "draining"
+        return "draining"           # the worker is stopping
     return "busy" if w["status"] == "Busy" else "idle"
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from hierophant.model import ProofRequest
+from hierophant.model import ProofRequest, rid_hex
 from network_lib import versions
 
 
@@ -20,7 +20,7 @@ def request_json(r: ProofRequest, scheduler, now: float,
     w = scheduler.workers.get(r.worker_id) if r.worker_id else None
     a = w.jobs.get(r.request_id) if w is not None else None
     return {
-        "request_id": "0x" + r.request_id.hex(),
+        "request_id": rid_hex(r.request_id),
         "fulfillment": r.fulfillment.name, "execution": r.execution.name,
         "proof_mode": mode_name(r.mode), "circuit_version": r.circuit_version,
         "requester": "0x" + r.requester.hex(),

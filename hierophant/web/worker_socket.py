@@ -70,8 +70,8 @@ class WorkerSocket(WebSocketServerProtocol):
         elif isinstance(msg, wp.Progress):
             s.progress(w, msg)
         elif isinstance(msg, wp.Failed):
-            if msg.kind not in wp.FAILED_KINDS:
-                raise wp.ProtocolError(f"failed.kind must be one of {wp.FAILED_KINDS}, got {msg.kind!r}")
+            if msg.kind not in wp.FAILURE_KINDS:
+                raise wp.ProtocolError(f"failed.kind must be one of {wp.FAILURE_KINDS}, got {msg.kind!r}")
             s.failed(w, msg)
         elif isinstance(msg, wp.Draining):
             s.draining(w)

@@ -94,6 +94,12 @@ class ProofIntake:
     @defer.inlineCallbacks
     def accept(self, token: str, spool: Spool) -> defer.Deferred:
         """The body arrived: fires with the Outcome to answer the worker with."""
+        outcome = yield self._body(token, spool)
+        self.metrics.upload("proof", outcome.code, spool.wire_bytes)
+        return outcome
+
+    @defer.inlineCallbacks
+    def _body(self, token: str, spool: Spool):
         try:
             result = yield spool.finish()
         except SpoolError as e:
@@ -111,10 +117,9 @@ class ProofIntake:
     @defer.inlineCallbacks
     def _accept(self, token: str, result) -> defer.Deferred:
         r = self.attempts.current(token)
-        checking = time.perf_counter()
+        started = time.perf_counter()
         verdict = yield self.checker.check(r, result.path)
-        self.metrics.proof_checked("refused" if verdict.problem else verdict.checked, time.perf_counter() - checking)
-        self.metrics.upload("proof", 422 if verdict.problem else 200, result.wire_bytes)
+        self.metrics.proof_checked("refused" if verdict.problem else verdict.checked, time.perf_counter() - started)
         if self.attempts.current(token) is None:
             yield self._unlink(result.path)
             return Outcome(409, verdict.problem or "the attempt was superseded while its proof was being checked")

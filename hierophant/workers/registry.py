@@ -174,8 +174,7 @@ class Worker:
             })
         return {
             "worker_id": self.worker_id, "name": self.name, "address": self.address,
-            "software": self.software, "connected": self.connected,
-            "draining": self.draining or self.held, "drained_by_operator": self.held,
+            "software": self.software, "connected": self.connected, "draining": self.draining,
             "held": self.held, "backends": self.backends,
             "modes": sorted(versions.ProofMode(m).name for m in self.modes if m in MODES),
             "circuit_versions": sorted(self.circuit_versions), "slots": slots,

@@ -63,12 +63,12 @@ class Scheduler(service.Service):
         if clock is None:
             from twisted.internet import reactor as clock
         self.cfg = cfg
+        self.metrics = metrics or HierophantMetrics()
         self.book, self.artifacts, self.programs = book, artifacts, programs
         self.history, self.dead = history, dead
         self.public_base = public_base
         self.execution_enabled = execution_enabled
         self.clock = clock
-        self.metrics = metrics or HierophantMetrics()
         # (worker_id, mode, seconds, cycles or None) of each accepted proof: the ETA rates learn
         self.on_proven: list = []
         self.registry = Registry()
@@ -82,7 +82,6 @@ class Scheduler(service.Service):
         self._blocked: set[str] = set()             # workers with a prover refusing for a while
         self._warned: dict[tuple[int, str], float] = {}
         self._dispatching = self._again = False
-        self._cancelled: set[bytes] = set()         # being cancelled by an operator (history outcome)
         self._load()
 
     @property
@@ -231,8 +230,8 @@ class Scheduler(service.Service):
         if r is None or r.fulfillment != Fulfillment.ASSIGNED:
             return defer.succeed(None)
         w = self._release(rid)
-        self.metrics.requeued(why)
         written = self._with_history(self._history_record(r, w, why, detail))
+        self.metrics.requeued(why)
         if cancel and w is not None and w.conn is not None:
             w.conn.send(wp.Cancel(request_id=rid_hex(rid), attempt=r.attempt, reason=why))
         attempts, infra, extra = r.attempts, r.infra_retries, r.extra if extra is None else extra
@@ -280,8 +279,7 @@ class Scheduler(service.Service):
         w = self.registry.get(self._held.get(rid))
         a = w.jobs.get(rid) if w is not None else None
         if a is not None:
-            outcome = "cancelled" if rid in self._cancelled else "given-up"
-            rec = self._history_record(r, w, outcome, r.failure, attempt=a.attempt, started=a.started)
+            rec = self._history_record(r, w, "given-up", r.failure, attempt=a.attempt, started=a.started)
             self._track(self.history.record(rec), "recording proof history")
         self._release(rid)
         if w is not None and a is not None and w.conn is not None:
@@ -506,7 +504,7 @@ class Scheduler(service.Service):
     def _check_attempt_timeouts(self, now: float) -> None:
         proof_limit = self.cfg.proof_timeout_mins * 60
         progress_limit = self.cfg.progress_timeout_mins * 60
-        for w in [w for w in self.registry.workers.values() if w.jobs]:
+        for w in list(self.registry.workers.values()):
             for a in list(w.jobs.values()):
                 if now - a.started > proof_limit:
                     detail = f"no proof after proof_timeout_mins={self.cfg.proof_timeout_mins:g}"
@@ -632,10 +630,7 @@ class Scheduler(service.Service):
         if r.terminal:
             return defer.succeed(r)
         self.queue.discard(request_id)
-        self._cancelled.add(request_id)
-        d = self.book.give_up(request_id, reason)
-        d.addBoth(lambda result: (self._cancelled.discard(request_id), result)[1])
-        return d
+        return self.book.give_up(request_id, reason)   # the reason as given (issue 11: "cancelled by an operator")
 
     def requeue(self, request_id: bytes, why: str = "requeued by an operator") -> defer.Deferred:
         """Take an assigned request back from its worker (cancelled there), no attempt spent."""

@@ -64,6 +64,7 @@ class ExecutionPool:
     def __init__(self, processes: int) -> None:
         self.processes = processes
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._pending: set[defer.Deferred] = set()
 
     def run(self, elf_path: Path, elf_offset: int, stdin_path: Path, cycle_limit: int | None,
             cap: int | None = None) -> defer.Deferred:
@@ -81,6 +82,8 @@ class ExecutionPool:
                 initializer=_worker_init, initargs=(os.getpid(),))
         future = self._pool.submit(fn, *args)
         d: defer.Deferred = defer.Deferred(canceller=lambda _: future.cancel())
+        self._pending.add(d)
+        d.addBoth(lambda result: (self._pending.discard(d), result)[1])
 
         def done(f: concurrent.futures.Future) -> None:
             if f.cancelled():
@@ -91,9 +94,11 @@ class ExecutionPool:
         return d
 
     def stop(self) -> defer.Deferred:
-        """Kill the workers (a running execution is abandoned) and join the pool off the
-        reactor; fires when every worker is gone."""
+        """Kill the workers (executions not finished are cancelled: CancelledError) and join
+        the pool off the reactor; fires when every worker is gone."""
         pool, self._pool = self._pool, None
+        for d in list(self._pending):
+            d.cancel()
         if pool is None:
             return defer.succeed(None)
         workers = list((getattr(pool, "_processes", None) or {}).values())

@@ -64,7 +64,7 @@ def test_cancel_ends_the_request_and_frees_the_slot(make_hierophant, make_contem
     wait_for(lambda: "cancelled by the hierophant" in c.log(), what="the contemplant to cancel the job")
     wait_status(h, second, pb.ASSIGNED)
     wait_for(lambda: slot_of(h, c.worker_id)[0]["request_id"] == rid_hex(second), what="the slot to hold the next")
-    assert [e["outcome"] for e in history(h, first)] == ["cancelled"]
+    assert [(e["outcome"], e["detail"]) for e in history(h, first)] == [("given-up", "cancelled by an operator")]
     assert f"admin: cancel {rid_hex(first)} from 127.0.0.1" in h.log()
 
     code, _, err = admin(h, "cancel", rid_hex(first))            # already ended
@@ -101,21 +101,21 @@ def test_drain_lets_running_jobs_finish_and_takes_no_new_ones(make_hierophant, m
     code, out, err = admin(h, "drain", "gpu-a")                   # by its unique name
     assert code == 0, err
     me = c.listed()
-    assert me["draining"] and me["drained_by_operator"]
+    assert me["held"] and not me["draining"]          # held by an operator; the worker is not stopping
     (waiting,) = submit(h, program=2)
     wait_status(h, running, pb.FULFILLED)                         # the running job finished
     # Its slot freed (a fulfilment dispatches at once) but the drained worker took nothing.
     assert status(h, waiting).fulfillment_status == pb.REQUESTED
     assert all(s["request_id"] is None for s in slot_of(h, c.worker_id))
     workers = admin_json(h, "workers")
-    assert [w["draining"] for w in workers] == [True]
+    assert [w["held"] for w in workers] == [True]
     code, out, _ = admin(h, "workers")
-    assert "draining" in out and "gpu-a" in out
+    assert "drained" in out and "gpu-a" in out
 
     code, out, err = admin(h, "undrain", c.worker_id)              # by worker_id
     assert code == 0, err
     wait_status(h, waiting, pb.FULFILLED)
-    assert not c.listed()["draining"]
+    assert not c.listed()["held"]
     assert f"admin: undrain gpu-a ({c.worker_id}) from 127.0.0.1" in h.log()
 
 
@@ -187,6 +187,16 @@ def test_errors_are_one_clear_line_and_a_non_zero_exit(make_hierophant, make_con
         assert out == ""
     code, _, err = admin(h, "workers", url="http://127.0.0.1:1")
     assert code == 1 and "cannot reach the hierophant at http://127.0.0.1:1" in err
+    # the API underneath: JSON errors naming the problem
+    for method, path, status_, message in [
+            ("GET", "/admin/requests/0x" + "ab" * 32 + "/cancel", 405, "actions are POSTs, not GET"),
+            ("POST", "/admin/nothing", 404, "no admin endpoint POST /admin/nothing"),
+            ("GET", "/admin/requests?limit=lots", 400, "limit must be a whole number, got 'lots'"),
+            ("GET", "/admin/requests?status=lost", 400, "unknown status 'lost'")]:
+        req = urllib.request.Request(h.http_url + path, method=method, data=b"" if method == "POST" else None)
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(req, timeout=10)
+        assert e.value.code == status_ and message in json.loads(e.value.read())["error"], path
 
 
 # -- from off loopback: a network namespace with a veth pair -----------------------------------------
@@ -237,7 +247,7 @@ def test_off_loopback_needs_the_admin_token(make_hierophant, make_contemplant, n
     assert [w["name"] for w in workers] == ["remote-test"]
     code, out, err = admin(h, "drain", "remote-test", url=url, prefix=inside, token=TOKEN)
     assert code == 0, err
-    assert c.listed()["draining"]
+    assert c.listed()["held"]
     assert f"admin: drain remote-test ({c.worker_id}) from {host_ip[:-1]}2" in h.log()
 
     # /metrics and the JSON status endpoints follow the same rule

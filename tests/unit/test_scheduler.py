@@ -57,6 +57,7 @@ class FakeChecker:
 class FakeSpool:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.wire_bytes = 5
 
     def finish(self):
         from hierophant.spool import SpoolResult
