@@ -502,7 +502,7 @@ class Scheduler(service.Service):
     def _check_attempt_timeouts(self, now: float) -> None:
         proof_limit = self.cfg.proof_timeout_mins * 60
         progress_limit = self.cfg.progress_timeout_mins * 60
-        for w in list(self.registry.workers.values()):
+        for w in [w for w in self.registry.workers.values() if w.jobs]:
             for a in list(w.jobs.values()):
                 if now - a.started > proof_limit:
                     detail = f"no proof after proof_timeout_mins={self.cfg.proof_timeout_mins:g}"
