@@ -147,9 +147,9 @@ class NetworkApi:
 
     @defer.inlineCallbacks
     def _check_stdin(self, request: ProofRequest):
-        """INVALID_ARGUMENT unless the uploaded stdin is SP1Stdin bincode (read in a thread)."""
-        artifact = self.artifacts.get(request.stdin_artifact)
-        problem = yield threads.deferToThread(bincode.sp1stdin_file_problem, self.artifacts.path(artifact))
+        """INVALID_ARGUMENT unless the uploaded stdin is SP1Stdin bincode (read in a thread,
+        from a local copy when the blobs are in S3)."""
+        problem = yield threads.deferToThread(_stdin_problem, self.artifacts.files, request.stdin_artifact)
         if problem is not None:
             raise errors.invalid(f"stdin_uri {request.stdin_uri!r}: the uploaded stdin is not SP1Stdin "
                                  f"bincode (prover-backends.md §3.1): {problem}")
@@ -268,3 +268,12 @@ def _matches(r: ProofRequest, q: pb.GetFilteredProofRequestsRequest) -> bool:
         ("execute_fail_cause", lambda v: r.execute_fail_cause == v),
     )
     return all(fn(getattr(q, name)) for name, fn in checks if q.HasField(name))
+
+
+def _stdin_problem(blobs, blob_id: str) -> str | None:
+    """In a thread: what is wrong with a stored stdin (None when it is SP1Stdin bincode)."""
+    path = blobs.materialize(blob_id)
+    try:
+        return bincode.sp1stdin_file_problem(path)
+    finally:
+        blobs.release(path)
