@@ -122,7 +122,7 @@ class Scheduler(service.Service):
 
     def _warn_if_unservable(self, r: ProofRequest) -> None:
         key = (r.mode, r.circuit_version)
-        if self.registry.serves(key):
+        if self.registry.free.serves(key) or self.registry.serves(key):     # the first is O(1)
             return
         now = self.clock.seconds()
         if now - self._warned.get(key, -1e9) < 60:
