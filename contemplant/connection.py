@@ -80,8 +80,10 @@ class Connection:
         self.clock = clock if clock is not None else reactor
         self.reactor = reactor
         backoff = backoff or Backoff(0.5, 30.0)
-        self.retry_policy = backoffPolicy(initialDelay=backoff.base, maxDelay=backoff.maximum, factor=2.0,
-                                          jitter=lambda: random.uniform(0, backoff.base / 2))
+        policy = backoffPolicy(initialDelay=backoff.base, maxDelay=backoff.maximum, factor=2.0,
+                               jitter=lambda: random.uniform(0, backoff.base / 2))
+        # ClientService numbers the first retry 1: it waits `base` (plus jitter), then doubles.
+        self.retry_policy = lambda attempt: policy(max(0, attempt - 1))
         self.software = software
         self.protocol_version = protocol_version
         self.proto: Optional[_ClientProtocol] = None

@@ -167,7 +167,8 @@ class NetworkApi:
             stdin_uri=body.stdin_uri, stdin_artifact=stdin.id, program_artifact=program.artifact_id,
             program_uri=program.program_uri, deadline=body.deadline, cycle_limit=body.cycle_limit,
             gas_limit=body.gas_limit, min_auction_period=body.min_auction_period,
-            whitelist=tuple(body.whitelist), stdin_private=body.stdin_private or stdin.kind == ArtifactKind.PRIVATE_STDIN,
+            whitelist=tuple(body.whitelist),
+            stdin_private=body.stdin_private or stdin.kind == ArtifactKind.PRIVATE_STDIN,
             nonce=body.nonce, tx_hash=keccak256(body_bytes), created_at=t, updated_at=t)
 
     def get_details(self, request_id: bytes) -> pb.GetProofRequestDetailsResponse:

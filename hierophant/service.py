@@ -84,7 +84,8 @@ class Hierophant(service.MultiService):
         self.uploads = Uploads(self.artifacts, cfg.limits.max_artifact_bytes, cfg.limits.max_decompressed_bytes,
                                reactor)
         self.scheduler = Scheduler(cfg.scheduler, self.requests, self.artifacts, self.programs, cfg.public_base,
-                                   execution_enabled=cfg.execution.enabled, history=self.history, dead=self.dead, clock=reactor)
+                                   execution_enabled=cfg.execution.enabled, history=self.history, dead=self.dead,
+                                   clock=reactor)
         # The proof check is pluggable: a verifier with the same `check` replaces this one.
         self.checker = StructureChecker(reactor)
         self.intake = ProofIntake(self.scheduler, self.artifacts, self.checker, reactor)

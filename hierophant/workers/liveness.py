@@ -28,12 +28,13 @@ class Liveness:
     def __init__(self, clock, cfg: SchedulerConfig, registry: Registry, events: Events) -> None:
         self.clock, self.cfg, self.registry, self.events = clock, cfg, registry, events
         self._grace: dict[str, object] = {}         # worker_id -> IDelayedCall
+        self._scanned = float("-inf")               # when silence was last looked for
         self._ticker = task.LoopingCall(self._tick)
         self._ticker.clock = clock
 
     @property
     def tick_secs(self) -> float:
-        return max(0.05, min(1.0, self.cfg.heartbeat_timeout_secs / 5, self.cfg.reconnect_grace_secs / 5 or 1.0))
+        return max(0.05, min(1.0, self.cfg.heartbeat_timeout_secs / 5))
 
     def start(self) -> None:
         self._ticker.start(self.tick_secs, now=False)
@@ -67,6 +68,10 @@ class Liveness:
     def _tick(self) -> None:
         now = self.clock.seconds()
         timeout = self.cfg.heartbeat_timeout_secs
-        for w in [w for w in self.registry.workers.values() if now - w.last_seen > timeout]:
-            self.events.worker_silent(w)
+        # Silence is looked for every tenth of the timeout, not every tick: with thousands of
+        # workers the scan is the tick's main cost.
+        if now - self._scanned >= timeout / 10:
+            self._scanned = now
+            for w in [w for w in self.registry.workers.values() if now - w.last_seen > timeout]:
+                self.events.worker_silent(w)
         self.events.tick(now)
