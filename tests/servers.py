@@ -113,6 +113,17 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def create_schema(self, name: str, db: str = "tests") -> str:
+        """A fresh schema in database `db` (made on first use), and a URL whose search_path is
+        that schema: as empty as a new database for the store, and much cheaper to make."""
+        import psycopg
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone():
+                conn.execute(f'CREATE DATABASE "{db}"')
+        with psycopg.connect(self.url(db), autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{name}"')
+        return f"{self.url(db)}?options=-csearch_path%3D{name}"
+
     def remove(self) -> None:
         try:
             if self.running():
