@@ -129,20 +129,20 @@ def verify(key: PlonkKey, body: bytes, inputs: Sequence[int], backend: Backend) 
         w_i = pow(omega, key.nb_public + idx, R)
         pi = (pi + zh * w_i * _inv(zeta - w_i) * n_inv * hash_to_field(g1_bytes(cmt))) % R
 
-    l, r, o, s1, s2 = pr.claimed[:5]
+    ll, r, o, s1, s2 = pr.claimed[:5]     # gnark's l(ζ), r(ζ), o(ζ), s1(ζ), s2(ζ)
     zu = pr.zu
     a2l1 = lagrange_one * alpha * alpha % R
-    const_lin = -((beta * s1 + gamma + l) * (beta * s2 + gamma + r) * (o + gamma) * alpha * zu
+    const_lin = -((beta * s1 + gamma + ll) * (beta * s2 + gamma + r) * (o + gamma) * alpha * zu
                   - a2l1 + pi) % R
-    coef_s3 = (beta * s1 + l + gamma) * (beta * s2 + r + gamma) * beta * alpha * zu % R
+    coef_s3 = (beta * s1 + ll + gamma) * (beta * s2 + r + gamma) * beta * alpha * zu % R
     u_ = key.coset_shift
-    coef_z = (a2l1 - alpha * (beta * zeta + gamma + l) * (beta * u_ * zeta + gamma + r)
+    coef_z = (a2l1 - alpha * (beta * zeta + gamma + ll) * (beta * u_ * zeta + gamma + r)
               * (beta * u_ * u_ * zeta + gamma + o)) % R
     zn2 = pow(zeta, n + 2, R)
     lin_digest = g1_msm(
         backend,
         [*pr.bsb22, key.ql, key.qr, key.qm, key.qo, key.qk, key.s[2], pr.z, *pr.h],
-        [*pr.claimed[5:], l, r, l * r, o, 1, coef_s3, coef_z, -zh, -zn2 * zh, -zn2 * zn2 * zh])
+        [*pr.claimed[5:], ll, r, ll * r, o, 1, coef_s3, coef_z, -zh, -zn2 * zh, -zn2 * zn2 * zh])
 
     digests = [lin_digest, *pr.lro, key.s[0], key.s[1], *key.qcp]
     claimed = [const_lin, *pr.claimed]
