@@ -142,6 +142,10 @@ max_decompressed_bytes = {max_decompressed_bytes}
 # The benches register a placeholder ELF, not a runnable guest: executing it would end
 # their requests (and measure the executor, which bench/executor_bench.py does).
 enabled = false
+
+[verification]
+# The simulated workers return the SDK mock prover's proofs (issue 10: refused by default).
+accept_mock_proofs = true
 """ + extra_toml)
         self.proc: subprocess.Popen | None = None
 
@@ -221,7 +225,7 @@ def create_request(target: str) -> bytes:
         program_uri = upload(channel, 1, len(ELF_STUB).to_bytes(8, "little") + ELF_STUB)
         stdin_uri = upload(channel, 2, EMPTY_STDIN)
         stub = network_pb2_grpc.ProverNetworkStub(channel)
-        vk_hash = os.urandom(32)
+        vk_hash = random_vk_hash()
         stub.CreateProgram(pb.CreateProgramRequest(
             format=0, signature=NO_SIGNATURE,
             body=pb.CreateProgramRequestBody(nonce=0, vk_hash=vk_hash, vk=b"bench-vk", program_uri=program_uri)),
@@ -232,3 +236,9 @@ def create_request(target: str) -> bytes:
                 nonce=1, vk_hash=vk_hash, version="sp1-v6.1.0", mode=1, strategy=0,
                 stdin_uri=stdin_uri, deadline=int(time.time()) + 3600)), timeout=30)
         return resp.body.request_id
+
+
+def random_vk_hash() -> bytes:
+    """A fresh vk hash in the word form SDK 5.0.6+ and 6.x send (eight big-endian u32 words,
+    each below 2^31; sdk-network-contract.md §5): CreateProgram refuses any other."""
+    return b"".join((int.from_bytes(os.urandom(4), "big") >> 1).to_bytes(4, "big") for _ in range(8))

@@ -79,7 +79,7 @@ def request_rate(target: str, n: int, callers: int) -> float:
     from network_lib.proto import network_pb2_grpc
     with grpc.insecure_channel(target) as channel:
         program_uri = h.upload(channel, 1, len(h.ELF_STUB).to_bytes(8, "little") + h.ELF_STUB)
-        vk_hash = os.urandom(32)
+        vk_hash = h.random_vk_hash()
         network_pb2_grpc.ProverNetworkStub(channel).CreateProgram(pb.CreateProgramRequest(
             format=0, signature=h.NO_SIGNATURE,
             body=pb.CreateProgramRequestBody(nonce=0, vk_hash=vk_hash, vk=b"bench-vk", program_uri=program_uri)),

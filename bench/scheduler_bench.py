@@ -212,7 +212,7 @@ class RequestMaker:
         self.local = threading.local()
         self.deadline = int(time.time()) + 6 * 3600
         program_uri = h.upload(self.channel, 1, len(h.ELF_STUB).to_bytes(8, "little") + h.ELF_STUB)
-        self.vk_hash = os.urandom(32)
+        self.vk_hash = h.random_vk_hash()
         self.net.CreateProgram(pb.CreateProgramRequest(
             format=0, signature=h.NO_SIGNATURE,
             body=pb.CreateProgramRequestBody(nonce=0, vk_hash=self.vk_hash, vk=b"bench-vk", program_uri=program_uri)),
