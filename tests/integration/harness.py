@@ -102,6 +102,28 @@ class Hierophant:
         return Path(self.cfg["data_dir"])
 
     def start(self, timeout: float = START_TIMEOUT_SECS, env: dict | None = None) -> "Hierophant":
+        first = self.proc is None
+        for tries_left in (2, 1, 0):
+            try:
+                return self._start(timeout, env)
+            except RuntimeError as e:
+                # free_port() races other processes of this machine for its ports: on a first
+                # start with the ports it picked, pick again.
+                if not (first and tries_left and self._own_ports() and "address already in use" in str(e)):
+                    raise
+                self._repick_ports()
+        raise AssertionError("unreachable")
+
+    def _own_ports(self) -> bool:
+        return (self.cfg["grpc_port"], self.cfg["http_port"]) == (self.grpc_port, self.http_port) and \
+            self.cfg["public_url"] == f"{self.scheme}://127.0.0.1:{self.http_port}"
+
+    def _repick_ports(self) -> None:
+        self.grpc_port, self.http_port = free_port(), free_port()
+        self.cfg.update(grpc_port=self.grpc_port, http_port=self.http_port,
+                        public_url=f"{self.scheme}://127.0.0.1:{self.http_port}")
+
+    def _start(self, timeout: float, env: dict | None) -> "Hierophant":
         write_toml(self.config_path, self.cfg)
         environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
         log = open(self.log_path, "ab")
