@@ -2,9 +2,9 @@
 
 The import is guarded: no library, no driver or no GPU means no GPU section and no error
 (logged once). NVML is initialised once; each `sample()` asks every device for its name,
-memory, utilisation, temperature and power draw (also shown as contemplant_gpu_* metrics). `GpuMonitor.snapshot()` never blocks the reactor: it
-returns the last sample and refreshes it in a thread (the first call samples inline so the
-`register` message already carries the GPUs).
+memory, utilisation, temperature and power draw (also shown as contemplant_gpu_* metrics).
+`GpuMonitor.snapshot()` never blocks the reactor: it returns the last sample and refreshes it
+in a thread (the first call samples inline so the `register` message already carries the GPUs).
 """
 from __future__ import annotations
 

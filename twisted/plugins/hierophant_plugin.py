@@ -30,7 +30,7 @@ class HierophantServiceMaker:
             return make_service(load_config(options["config"]))
         except ConfigError as e:
             sys.stderr.write(f"hierophant: configuration error: {e}\n")
-            raise SystemExit(2)
+            raise SystemExit(2) from None
 
 
 serviceMaker = HierophantServiceMaker()
