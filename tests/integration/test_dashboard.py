@@ -113,7 +113,7 @@ def test_dashboard_state_and_request_timeline(make_hierophant, make_contemplant)
     events = [(e["event"], e.get("worker_name"), e.get("outcome")) for e in story["timeline"]]
     assert sorted(events, key=str) == sorted([("requested", None, None), ("executed", None, None),
                                               ("attempt", "gpu-a", "fulfilled"), ("fulfilled", None, None)], key=str)
-    assert events[0][0] == "requested" and events[-1][0] == "fulfilled"
+    assert events[0][0] == "requested"      # execution may end after the proof (it runs alongside)
     times = [e["at"] for e in story["timeline"]]
     assert None not in times and times == sorted(times)                 # in time order, each with its time
     assert story["request"]["fulfillment"] == "FULFILLED" and story["request"]["cycles"] > 0
