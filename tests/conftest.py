@@ -43,8 +43,8 @@ def own_s3():
 
 @pytest.fixture
 def pg_url(pg_server) -> str:
-    """A fresh, empty database on the session's PostgreSQL."""
-    return pg_server.create_database(f"test_{secrets.token_hex(6)}")
+    """A fresh, empty schema on the session's PostgreSQL (its URL selects it: search_path)."""
+    return pg_server.create_schema(f"test_{secrets.token_hex(6)}")
 
 
 @pytest.fixture

@@ -113,6 +113,17 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def create_schema(self, name: str, db: str = "tests") -> str:
+        """A fresh schema in database `db` (made on first use), and a URL whose search_path is
+        that schema: as empty as a new database for the store, and much cheaper to make."""
+        import psycopg
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone():
+                conn.execute(f'CREATE DATABASE "{db}"')
+        with psycopg.connect(self.url(db), autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{name}"')
+        return f"{self.url(db)}?options=-csearch_path%3D{name}"
+
     def remove(self) -> None:
         try:
             if self.running():
@@ -155,8 +166,7 @@ class SeaweedS3:
         self.dir = Path(tempfile.mkdtemp(prefix="hierophant-s3-"))
         (self.dir / "data").mkdir()
         self.log = self.dir / "weed.log"
-        # Each bucket is a collection that grows 7 volumes at a time by default: with -volume.max
-        # that ran out after ~28 buckets in one test session. Grow one at a time, allow many.
+        # One new volume per bucket instead of seven, so a long test session's many buckets fit.
         (self.dir / "master.toml").write_text("[master.volume_growth]\ncopy_1 = 1\n")
         config = self.dir / "s3.json"
         config.write_text(json.dumps({"identities": [{
@@ -171,7 +181,7 @@ class SeaweedS3:
             exe, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={self.dir / 'data'}",
             f"-master.port={master}", f"-volume.port={volume}", f"-filer.port={filer}",
             "-s3", f"-s3.port={s3}", f"-s3.port.iceberg={iceberg}", f"-s3.port.lance={lance}",
-            f"-s3.config={config}", "-master.volumeSizeLimitMB=64", "-volume.max=2000", "-metricsPort=0"]
+            f"-s3.config={config}", "-master.volumeSizeLimitMB=64", "-volume.max=1000", "-metricsPort=0"]
         self.start()
 
     def start(self) -> None:

@@ -74,6 +74,7 @@ class Scheduler(service.Service):
         self._tokens: dict[str, bytes] = {}         # job token -> request id (current attempts)
         self._token_of: dict[bytes, str] = {}       # ... and back
         self._held: dict[bytes, str] = {}           # request id -> worker id holding its attempt
+        self._holding: dict[str, set[bytes]] = {}   # ... and back: worker id -> request ids
         self._orphans: dict[bytes, float] = {}      # assigned before a restart -> grace end
         self._blocked: set[str] = set()             # workers with a prover refusing for a while
         self._warned: dict[tuple[int, str], float] = {}
@@ -90,7 +91,7 @@ class Scheduler(service.Service):
         for r in self.book.live():
             if r.fulfillment == Fulfillment.ASSIGNED and r.job_token and r.worker_id:
                 self._tokens[r.job_token], self._token_of[r.request_id] = r.request_id, r.job_token
-                self._held[r.request_id] = r.worker_id
+                self._hold(r.request_id, r.worker_id)
                 self._orphans[r.request_id] = grace_end
             else:
                 self._push(r)
@@ -121,7 +122,7 @@ class Scheduler(service.Service):
 
     def _warn_if_unservable(self, r: ProofRequest) -> None:
         key = (r.mode, r.circuit_version)
-        if self.registry.serves(key):
+        if self.registry.free.serves(key) or self.registry.serves(key):     # the first is O(1)
             return
         now = self.clock.seconds()
         if now - self._warned.get(key, -1e9) < 60:
@@ -164,7 +165,7 @@ class Scheduler(service.Service):
         w.last_assigned = now
         self.registry.touch(w, now)
         self._tokens[token], self._token_of[rid] = rid, token
-        self._held[rid] = w.worker_id
+        self._hold(rid, w.worker_id)
         d = self.book.update(rid, fulfillment=Fulfillment.ASSIGNED, attempt=attempt, worker_id=w.worker_id,
                              job_token=token, assigned_at=now)
         d.addCallbacks(self._send_job, self._assignment_lost, callbackArgs=(w, token), errbackArgs=(rid, token))
@@ -209,7 +210,7 @@ class Scheduler(service.Service):
         if token is not None:
             self._tokens.pop(token, None)
         self._orphans.pop(rid, None)
-        w = self.registry.get(self._held.pop(rid, None))
+        w = self.registry.get(self._unhold(rid))
         a = w.jobs.pop(rid, None) if w is not None else None
         if a is not None:
             if a.prover < len(w.provers):
@@ -217,6 +218,20 @@ class Scheduler(service.Service):
             w.freed_at = self.clock.seconds()
             self.registry.touch(w, self.clock.seconds())
         return w
+
+    def _hold(self, rid: bytes, worker_id: str) -> None:
+        self._unhold(rid)
+        self._held[rid] = worker_id
+        self._holding.setdefault(worker_id, set()).add(rid)
+
+    def _unhold(self, rid: bytes) -> str | None:
+        worker_id = self._held.pop(rid, None)
+        rids = self._holding.get(worker_id) if worker_id is not None else None
+        if rids is not None:
+            rids.discard(rid)
+            if not rids:
+                del self._holding[worker_id]
+        return worker_id
 
     def _requeue(self, rid: bytes, why: str, cost: str | None = None, cancel: bool = False,
                  detail: str = "") -> defer.Deferred:
@@ -354,7 +369,7 @@ class Scheduler(service.Service):
                 resume.append({"request_id": rid_hex(rid), "attempt": attempt})
             else:
                 cancel.append({"request_id": job.get("request_id"), "attempt": attempt})
-        held = {rid for rid, wid in self._held.items() if wid == w.worker_id}
+        held = set(self._holding.get(w.worker_id, ()))
         for rid in held - claimed:
             self._track(self._requeue(rid, "lost", detail=f"{w.name} reconnected without it"), "requeueing")
         return resume, cancel

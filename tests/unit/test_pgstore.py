@@ -113,7 +113,7 @@ def test_migrates_from_an_empty_database(pg_url):
     with psycopg.connect(pg_url) as conn:
         versions = [v for (v,) in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
         types = dict(conn.execute("SELECT column_name, data_type FROM information_schema.columns "
-                                  "WHERE table_name = 'requests'").fetchall())
+                                  "WHERE table_name = 'requests' AND table_schema = current_schema()").fetchall())
     assert versions == list(range(1, pgschema.SCHEMA_VERSION + 1))
     assert types["extra"] == "jsonb" and types["request_id"] == "bytea" and types["deadline"] == "bigint"
 
