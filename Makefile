@@ -1,6 +1,6 @@
 # Two commands for a fresh machine (Python 3.11 and the package registries only):
 #   make run    set up, then start a local network (hierophant + mock contemplant)
-#   make test   set up, then run the whole test suite
+#   make test   set up, then lint (ruff) and run the whole test suite
 PY ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 
@@ -18,6 +18,7 @@ run: $(VENV)/.installed
 	$(VENV)/bin/hierophant-devnet
 
 test: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest -q
 
 proto: $(VENV)/.installed

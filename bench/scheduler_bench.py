@@ -481,7 +481,8 @@ def main() -> int:
         print(f"# dispatch phase: {dw:.1f} s from the first connect ({wall:.1f} s first job -> last proof); "
               f"hierophant CPU {res['dispatch_cpu_hiero'] / dw * 100:.0f}% of one core, "
               f"load generator CPU {res['dispatch_cpu_self'] / dw * 100:.0f}% of one core, "
-              f"other processes {other_pct(res['dispatch_cpu_machine'], res['dispatch_cpu_hiero'], res['dispatch_cpu_self'], dw)}"
+              f"other processes "
+              f"{other_pct(res['dispatch_cpu_machine'], res['dispatch_cpu_hiero'], res['dispatch_cpu_self'], dw)}"
               f" (of {os.cpu_count()} cores; other load makes every number worse)")
         print(f"assignments_per_s value={rate:.0f} ({st.jobs} jobs in {wall:.2f} s) "
               f"(target >= {TARGET_RATE:g}) {verdict(rate >= TARGET_RATE and ok_all)}"
@@ -497,7 +498,8 @@ def main() -> int:
             steady = [x * 1000 for x, t in zip(st.latencies, st.latency_at) if t > st.all_registered_at]
             ramp = [x * 1000 for x, t in zip(st.latencies, st.latency_at) if t <= st.all_registered_at]
             print(f"# dispatch latency split: while workers were still registering (first "
-                  f"{st.all_registered_at - (st.first_job or st.all_registered_at):.1f} s) p50 {percentile(ramp, 50):.1f} "
+                  f"{st.all_registered_at - (st.first_job or st.all_registered_at):.1f} s) "
+                  f"p50 {percentile(ramp, 50):.1f} "
                   f"p99 {percentile(ramp, 99):.1f} ms n={len(ramp)}; after all registered p50 "
                   f"{percentile(steady, 50):.1f} p99 {percentile(steady, 99):.1f} ms n={len(steady)}")
 

@@ -106,7 +106,7 @@ def _table_array_item(tp: Any) -> type | None:
 def _base(tp: Any) -> Any:
     """Strip `X | None` down to X."""
     args = [a for a in typing.get_args(tp) if a is not type(None)]
-    if typing.get_origin(tp) in (typing.Union, getattr(__import__("types"), "UnionType")) and len(args) == 1:
+    if typing.get_origin(tp) in (typing.Union, __import__("types").UnionType) and len(args) == 1:
         return args[0]
     return tp
 

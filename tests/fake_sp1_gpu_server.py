@@ -55,7 +55,7 @@ def trace(level: str, target: str, msg: str) -> None:
     rank, colour = LEVELS[level]
     if rank > _rust_log_level():
         return
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     line = f"\x1b[2m{now}\x1b[0m \x1b[{colour}m{level:>5}\x1b[0m \x1b[2m{target}\x1b[0m: {msg}\n"
     with _out_lock:
         sys.stdout.write(line)

@@ -22,7 +22,8 @@ from typing import Optional
 
 from twisted.internet import defer, protocol
 
-from contemplant.backends.base import ELF_FILE, PROOF_FILE, STDIN_FILE, Backend, BackendFailure, Capabilities, ProgressFn
+from contemplant.backends.base import (ELF_FILE, PROOF_FILE, STDIN_FILE, Backend, BackendFailure, Capabilities,
+                                       ProgressFn)
 from contemplant.config import ProverConfig
 from network_lib.config import ConfigError
 from network_lib.versions import ProofMode, circuit_from_crate_version

@@ -92,8 +92,9 @@ def redacting_log_formatter(timestamp, request) -> str:
     capabilities (upload, download, job access), and logs are read by more people."""
     ip = request.getClientAddress()
     uri = _SECRET_PATH.sub(rb"/\1/\2...", request.uri)
-    return '"%s" - - %s "%s %s %s" %d %s "%s"' % (
-        getattr(ip, "host", "-"), timestamp, request.method.decode("ascii", "replace"),
-        uri.decode("ascii", "replace"), (request.clientproto or b"").decode("ascii", "replace"),
-        request.code, request.sentLength or "-",
-        (request.getHeader(b"user-agent") or b"-").decode("ascii", "replace")[:80])
+    method = request.method.decode("ascii", "replace")
+    path = uri.decode("ascii", "replace")
+    proto = (request.clientproto or b"").decode("ascii", "replace")
+    agent = (request.getHeader(b"user-agent") or b"-").decode("ascii", "replace")[:80]
+    return (f'"{getattr(ip, "host", "-")}" - - {timestamp} "{method} {path} {proto}" '
+            f'{request.code:d} {request.sentLength or "-"} "{agent}"')

@@ -127,7 +127,7 @@ def test_large_upload_streams_to_disk(hierophant):
     with urllib.request.urlopen(req, timeout=120) as r:
         assert r.status == 200
     assert len(hierophant.artifact_bytes(resp.artifact_uri)) == size
-    rss_kb = int(next(l for l in open(f"/proc/{hierophant.proc.pid}/status") if l.startswith("VmHWM")).split()[1])
+    rss_kb = int(next(line for line in open(f"/proc/{hierophant.proc.pid}/status") if line.startswith("VmHWM")).split()[1])
     assert rss_kb < 150 * 1024, f"peak RSS {rss_kb} kB"
 
 

@@ -78,7 +78,7 @@ def test_without_circuits_plonk_and_groth16_are_never_sent(make_hierophant, gpu_
     assert "not serving Plonk proofs: plonk circuit not installed" in c.log()
     rids = [submit(h, mode=m)[0] for m in ("plonk", "groth16")]
     for m in ("PLONK", "GROTH16"):
-        wait_for(lambda: f"no connected worker serves {m} proofs for v6.1.0" in h.log(), what=f"the {m} warning")
+        wait_for(lambda m=m: f"no connected worker serves {m} proofs for v6.1.0" in h.log(), what=f"the {m} warning")
     (core,) = submit(h, mode="core", program=2)
     wait_status(h, core, pb.FULFILLED)                     # the worker is alive and serving
     assert [status(h, r).fulfillment_status for r in rids] == [pb.REQUESTED] * 2

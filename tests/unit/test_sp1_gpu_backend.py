@@ -52,7 +52,7 @@ def workdir(base: Path, name: str, elf: bytes, value: int = 1) -> Path:
 
 def records(sockdir: Path, request: str | None = None) -> list[dict]:
     f = sockdir / "fake-sp1-cuda-0.jsonl"
-    rows = [json.loads(l) for l in f.read_text().splitlines()] if f.exists() else []
+    rows = [json.loads(line) for line in f.read_text().splitlines()] if f.exists() else []
     return [r for r in rows if request is None or r["request"] == request]
 
 

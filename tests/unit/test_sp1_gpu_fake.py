@@ -103,7 +103,7 @@ def test_setup_prove_each_mode_and_destroy(server, sockdir):
     assert conn.call(wire.destroy_request(key)).name == "Ok"
     missing = conn.call(wire.prove_request(1, key, sp1data.stdin(7)))
     assert missing.name == "InternalError" and "Missing proving key" in missing.message
-    records = [l for l in (sockdir / "fake-sp1-cuda-3.jsonl").read_text().splitlines()]
+    records = (sockdir / "fake-sp1-cuda-3.jsonl").read_text().splitlines()
     assert '"nonce": [1, 2, 3, 4]' in records[1]
 
 

@@ -33,7 +33,7 @@ class ContemplantServiceMaker:
             svc = make_service(load_config(options["config"]))
         except ConfigError as e:
             sys.stderr.write(f"contemplant: configuration error: {e}\n")
-            raise SystemExit(exits.EXIT_CONFIG)
+            raise SystemExit(exits.EXIT_CONFIG) from None
         exits.install_twistd_hook()
         return svc
 

@@ -29,11 +29,11 @@ class HierophantServiceMaker:
             return make_service(load_config(options["config"]))
         except ConfigError as e:
             sys.stderr.write(f"hierophant: configuration error: {e}\n")
-            raise SystemExit(2)
+            raise SystemExit(2) from None
         except StoreUnavailable as e:
             # Start-up with the database or the bucket unreachable: exit, let the supervisor retry.
             sys.stderr.write(f"hierophant: cannot start: {e}\n")
-            raise SystemExit(3)
+            raise SystemExit(3) from None
 
 
 serviceMaker = HierophantServiceMaker()

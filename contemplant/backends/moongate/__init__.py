@@ -16,7 +16,8 @@ from typing import Optional
 
 from twisted.internet import defer, threads
 
-from contemplant.backends.base import ELF_FILE, PROOF_FILE, STDIN_FILE, Backend, BackendFailure, Capabilities, ProgressFn
+from contemplant.backends.base import (ELF_FILE, PROOF_FILE, STDIN_FILE, Backend, BackendFailure, Capabilities,
+                                       ProgressFn)
 from contemplant.backends.moongate import payloads
 from contemplant.backends.moongate.launch import DockerLauncher, EndpointLauncher, Launcher, Server
 from contemplant.backends.moongate.progress import LogProgress
