@@ -93,7 +93,8 @@ def request_rate(target: str, n: int, callers: int) -> float:
     def run(i: int) -> int:
         stub = network_pb2_grpc.ProverNetworkStub(channels[i])
         for uri in stdins[i::callers]:
-            stub.RequestProof(pb.RequestProofRequest(format=0, signature=h.NO_SIGNATURE, body=pb.RequestProofRequestBody(
+            stub.RequestProof(pb.RequestProofRequest(
+                format=0, signature=h.NO_SIGNATURE, body=pb.RequestProofRequestBody(
                 nonce=1, vk_hash=vk_hash, version="sp1-v6.1.0", mode=1, strategy=0, stdin_uri=uri,
                 deadline=deadline)), timeout=30)
         return len(stdins[i::callers])

@@ -153,7 +153,8 @@ METHODS = {
 
 def generic_handlers(resolve: Callable[[str], Callable[[bytes], Any]]) -> list[grpc.GenericRpcHandler]:
     """The services' handlers; `resolve` turns a Bridge attribute name into the call to make."""
-    return [grpc.method_handlers_generic_handler(svc, {n: Bridge.unary(resolve(attr), n) for n, attr in methods.items()})
+    return [grpc.method_handlers_generic_handler(
+                svc, {n: Bridge.unary(resolve(attr), n) for n, attr in methods.items()})
             for svc, methods in METHODS.items()]
 
 

@@ -65,7 +65,8 @@ def redact(url: str) -> str:
         info = psycopg.conninfo.conninfo_to_dict(url)
     except psycopg.ProgrammingError:
         return "postgresql://<unparsable url>"
-    return f"postgresql://{info.get('user', '')}@{info.get('host', '')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+    user, host, port, db = (info.get(k, d) for k, d in (("user", ""), ("host", ""), ("port", 5432), ("dbname", "")))
+    return f"postgresql://{user}@{host}:{port}/{db}"
 
 
 class PgStore:
