@@ -21,7 +21,6 @@ import secrets
 import socket
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import tuple_row
 
 from hierophant.errors import StoreUnavailable
@@ -117,12 +116,12 @@ class Lease:
             return self._conn
         # A statement that waits longer than a lease on a lock is of no use to anyone.
         timeout_ms = max(100, int(self.lease_secs * 1000 / 2))
-        # Keep the URL's own options (a search_path, say): `options=` would replace them.
-        given = conninfo_to_dict(self.url).get("options", "")
+        # Keep the URL's own options (e.g. a search_path naming the schema of the records).
+        url_options = psycopg.conninfo.conninfo_to_dict(self.url).get("options")
+        options = " ".join(o for o in (url_options, f"-c statement_timeout={timeout_ms}") if o)
         try:
             self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT,
-                                         application_name="hierophant-lease",
-                                         options=f"{given} -c statement_timeout={timeout_ms}".strip())
+                                         application_name="hierophant-lease", options=options)
         except psycopg.OperationalError as e:
             raise StoreUnavailable(f"PostgreSQL at {self.where} (lease) is unreachable: {_reason(e)}") from None
         return self._conn

@@ -96,8 +96,12 @@ class SchemaError(Exception):
 
 def migrate(conn: psycopg.Connection, upto: int = SCHEMA_VERSION) -> list[int]:
     """Apply missing migrations (1..upto); return the versions applied. `conn` autocommits."""
-    conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-                 "description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+    with conn.transaction():
+        # Under the lock too: two hierophants starting together on an empty database would both
+        # try to create it (CREATE ... IF NOT EXISTS is not safe against a concurrent CREATE).
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                     "description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
     applied = []
     for version in range(1, upto + 1):
         with conn.transaction():

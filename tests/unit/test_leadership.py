@@ -191,3 +191,24 @@ def test_sqlite_always_leads_and_says_takeover_secs_does_nothing(tmp_path, caplo
     assert isinstance(svc, Hierophant)
     assert any("takeover_secs has no effect" in r.getMessage() for r in caplog.records)
     svc.store.stop()
+
+
+def test_hierophants_opening_an_empty_database_together_both_start(pg_url):
+    """Started at once on an empty database: the migrations (schema_migrations itself too) run
+    under one lock, so neither fails on the other's CREATE."""
+    start, errors = threading.Barrier(4), []
+
+    def open_store():
+        start.wait()
+        try:
+            PgStore(pg_url).stop()
+        except Exception as e:      # noqa: BLE001 - collected and asserted below
+            errors.append(e)
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT count(*) FROM leader_lease").fetchone()[0] == 1
