@@ -4,10 +4,12 @@ Owns the verdict on one proof file: acceptable as ``verified`` (Groth16/Plonk wi
 Python SP1 verifier, Core/Compressed by ``[verification] command``), ``structure``
 (:mod:`hierophant.workers.acceptance` only: Core/Compressed without a command, or every
 mode while ``enabled = false``) or ``mock`` (the SDK mock prover's exact layout, only with
-``accept_mock_proofs``); or refused with the reason. :func:`check_in_process` runs in a
-pool process (CPU-bound pairings), the operator's command in a reactor thread (it may take
-minutes and must not hold up the pool), never on the reactor; :class:`ProofChecker` is the
-reactor-side handle the scheduler owns.
+``accept_mock_proofs``); or refused with the reason. :func:`screen` (structure, the mock
+rule: cheap, file reads) runs in a reactor thread; only the CPU-bound pairings of a
+Groth16/Plonk proof (:func:`verify_in_process`) go to the process pool, so a Core or mock
+proof costs no inter-process round trip; the operator's command runs in a reactor thread
+(it may take minutes and must not hold up the pool). Nothing runs on the reactor;
+:class:`ProofChecker` is the reactor-side handle the scheduler owns.
 """
 from __future__ import annotations
 
@@ -39,12 +41,14 @@ _SNARKS = (versions.ProofMode.PLONK, versions.ProofMode.GROTH16)
 class ProofCheck:
     """``how`` is set when the proof is acceptable; else ``problem`` says why not.
     ``foreign_vkey``: the proof verifies, but for this other program vkey (hex).
-    ``needs_command``: sound so far; ``[verification] command`` decides."""
+    ``needs_command``: sound so far; ``[verification] command`` decides.
+    ``needs_pairing``: sound so far; the Groth16/Plonk verifier decides."""
     how: str | None
     problem: str | None = None
     foreign_vkey: str | None = None
     detail: str = ""
     needs_command: bool = False
+    needs_pairing: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,19 @@ class CheckJob:
 
 
 def check_in_process(job: CheckJob) -> ProofCheck:
-    """The verdict on one proof file (in a pool process)."""
+    """The whole verdict on one proof file, in one call (blocking; what `ProofChecker` does
+    in two steps)."""
+    check = screen(job)
+    return verify_in_process(job) if check.needs_pairing else check
+
+
+def verify_in_process(job: CheckJob) -> ProofCheck:
+    """The Groth16/Plonk verdict (in a pool process: pairings are CPU-bound)."""
+    return _verify_snark(Path(job.path).read_bytes(), job)
+
+
+def screen(job: CheckJob) -> ProofCheck:
+    """Structure and the mock rule (blocking file reads: a thread); what decides next."""
     path, mode = Path(job.path), versions.ProofMode(job.mode)
     problem = check_proof_file(path, job.mode, job.circuit_version, job.expected_public_values)
     if problem:
@@ -77,7 +93,7 @@ def check_in_process(job: CheckJob) -> ProofCheck:
     if not job.enabled:
         return ProofCheck(STRUCTURE)
     if mode in _SNARKS:
-        return _verify_snark(data, job)
+        return ProofCheck(None, needs_pairing=True)
     if job.command:
         return ProofCheck(None, needs_command=True)
     return ProofCheck(STRUCTURE)
@@ -162,14 +178,19 @@ class ProofChecker:
                        program.vk if program is not None and program.vk else b"", (0, 0, 0, 0),
                        bytes.fromhex(pv) if isinstance(pv, str) else None, self.cfg.enabled,
                        self.cfg.accept_mock_proofs, self.cfg.command)
-        d = self.pool.submit(check_in_process, job)
-        d.addCallback(self._command_if_needed, job)
+        d = self._in_thread(screen, job)
+        d.addCallback(self._decide, job)
         return d.addCallback(_result)
 
-    def _command_if_needed(self, check: ProofCheck, job: CheckJob):
-        if not check.needs_command:
-            return check
-        return threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), run_command, job)
+    def _decide(self, check: ProofCheck, job: CheckJob):
+        if check.needs_pairing:
+            return self.pool.submit(verify_in_process, job)
+        if check.needs_command:
+            return self._in_thread(run_command, job)
+        return check
+
+    def _in_thread(self, fn, job: CheckJob) -> defer.Deferred:
+        return threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), fn, job)
 
     def stop(self):
         return self.pool.stop()
