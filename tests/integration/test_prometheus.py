@@ -36,7 +36,7 @@ AFTER_PROOFS = {
     'hierophant_requests_finished_total{fulfillment="fulfilled"}': 3,
     'hierophant_proof_duration_seconds_count{mode="CORE"}': 3,
     'hierophant_attempts_total{mode="CORE"} >= bool 3': 1,      # 4 when the panic was dispatched
-    'hierophant_proof_checks_total{result="structure"}': 3,
+    'hierophant_proof_checks_total{result="mock"}': 3,           # the mock contemplant's proofs
     'hierophant_uploads_total{kind="proof",code="200"}': 3,
     'hierophant_uploads_total{kind="stdin",code="200"}': 4,
     'hierophant_executions_total{result="executed"}': 3,
