@@ -17,7 +17,7 @@ from typing import Any
 
 from twisted.internet import defer
 
-from hierophant.groupcommit import GroupCommitWriter
+from hierophant.groupcommit import GroupCommitWriter, WriterStore
 from hierophant.rows import (
     TABLES,
     columns,
@@ -43,7 +43,7 @@ def _create_sql() -> list[str]:
     return stmts
 
 
-class Database:
+class Database(WriterStore):
     """Thread-confined SQLite store. Open before the reactor runs; then use `write`."""
 
     def __init__(self, path: Path, reactor=None) -> None:
@@ -73,18 +73,6 @@ class Database:
     def load(self) -> Snapshot:
         """Read every record (blocking: call before the reactor starts)."""
         return read_snapshot(lambda sql: self._conn.execute(sql).fetchall())
-
-    def start(self) -> None:
-        self._writer.start()
-
-    @property
-    def on_commit(self):
-        """Called with each commit's seconds, on the writer thread (metrics)."""
-        return self._writer.on_commit
-
-    @on_commit.setter
-    def on_commit(self, fn) -> None:
-        self._writer.on_commit = fn
 
     def stop(self) -> None:
         """Finish queued writes, then close."""

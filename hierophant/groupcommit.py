@@ -97,3 +97,21 @@ class GroupCommitWriter:
             except Exception:  # noqa: BLE001 - any failure goes to the caller's Deferred
                 results.append((d, Failure()))
         return results
+
+
+class WriterStore:
+    """What the SQLite and PostgreSQL stores share: their writes go through `self._writer`."""
+
+    _writer: GroupCommitWriter
+
+    def start(self) -> None:
+        self._writer.start()
+
+    @property
+    def on_commit(self) -> Callable[[float], None]:
+        """Called with each commit's seconds, on the writer thread (metrics)."""
+        return self._writer.on_commit
+
+    @on_commit.setter
+    def on_commit(self, fn: Callable[[float], None]) -> None:
+        self._writer.on_commit = fn

@@ -38,7 +38,7 @@ from twisted.internet import defer
 
 from hierophant import pgschema
 from hierophant.errors import Fenced, StoreUnavailable
-from hierophant.groupcommit import GroupCommitWriter
+from hierophant.groupcommit import GroupCommitWriter, WriterStore
 from hierophant.rows import (
     RECORD_TABLE,
     columns,
@@ -69,7 +69,7 @@ def redact(url: str) -> str:
     return f"postgresql://{info.get('user', '')}@{where}"
 
 
-class PgStore:
+class PgStore(WriterStore):
     """The store interface of hierophant/store.py, on PostgreSQL. Open before the reactor runs."""
 
     def __init__(self, url: str, reactor=None, epoch: int | None = None,
@@ -103,18 +103,6 @@ class PgStore:
         """Read every record (blocking: call before the reactor starts)."""
         with self._conn.transaction():     # one consistent view of every table
             return read_snapshot(lambda sql: self._conn.execute(sql).fetchall())
-
-    def start(self) -> None:
-        self._writer.start()
-
-    @property
-    def on_commit(self):
-        """Called with each commit's seconds, on the writer thread (metrics)."""
-        return self._writer.on_commit
-
-    @on_commit.setter
-    def on_commit(self, fn) -> None:
-        self._writer.on_commit = fn
 
     def stop(self) -> None:
         """Finish queued writes, then close; later writes fail at once."""
