@@ -128,7 +128,9 @@ def test_large_upload_streams_to_disk(hierophant):
         assert r.status == 200
     assert len(hierophant.artifact_bytes(resp.artifact_uri)) == size
     rss_kb = int(next(line for line in open(f"/proc/{hierophant.proc.pid}/status") if line.startswith("VmHWM")).split()[1])
-    assert rss_kb < 150 * 1024, f"peak RSS {rss_kb} kB"
+    # S3: boto3 itself, and up to 4 parts of 16 MiB in flight (hierophant/s3blobs.py), on top.
+    limit_mib = 220 if hierophant.cfg.get("artifacts", {}).get("backend") == "s3" else 150
+    assert rss_kb < limit_mib * 1024, f"peak RSS {rss_kb} kB"
 
 
 def test_get_nonce_for_any_address_and_balance_is_u256(hierophant):
