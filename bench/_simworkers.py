@@ -30,7 +30,14 @@ from network_lib import worker_protocol as wp
 from network_lib.mockproof import mock_proof
 
 CAPABILITIES = {"backends": ["mock"], "modes": [1, 2, 3, 4], "circuit_versions": ["v6.1.0"], "slots": 1}
-HARDWARE = {"cpus": 16, "ram_bytes": 64 << 30, "gpus": [{"name": "simulated", "memory_bytes": 80 << 30}]}
+# What a real contemplant with one GPU reports (contemplant/hardware.py, contemplant/monitoring.py),
+# so that a heartbeat here is as long as a real one (about 360 bytes of JSON).
+HARDWARE = {"cpus": 32, "cpu_percent": 3.1, "ram_bytes": 256 << 30, "ram_available_bytes": 241 << 30,
+            "ram_used_bytes": 15 << 30, "load": [0.52, 0.61, 0.58],
+            "gpus": [{"index": 0, "name": "NVIDIA H100 80GB HBM3", "memory_used_bytes": 1 << 30,
+                      "memory_total_bytes": 80 << 30, "utilization_percent": 0, "temperature_c": 34,
+                      "power_watts": 71.2}]}
+IDLE_HEARTBEAT = wp.Heartbeat(jobs=[], hardware=HARDWARE).to_json().encode()
 
 
 @implementer(IBodyProducer)
@@ -129,8 +136,11 @@ class SimWorker(WebSocketClientProtocol):
             self.heartbeat_loop.start(interval, now=True)
 
     def _beat(self) -> None:
-        jobs = [{"request_id": self.job.request_id, "attempt": self.job.attempt}] if self.job else []
-        self.sendMessage(wp.Heartbeat(jobs=jobs, hardware=HARDWARE).to_json().encode())
+        if self.job:
+            jobs = [{"request_id": self.job.request_id, "attempt": self.job.attempt}]
+            self.sendMessage(wp.Heartbeat(jobs=jobs, hardware=HARDWARE).to_json().encode())
+        else:       # the same bytes a real idle contemplant sends, encoded once: a light load generator
+            self.sendMessage(IDLE_HEARTBEAT)
         self.fleet.stats.heartbeats += 1
 
     @defer.inlineCallbacks

@@ -20,6 +20,9 @@ proof, exactly over the real HTTP endpoints. Measured:
     heartbeat at the interval the hierophant tells them (default 10 s), over `--idle-secs`.
 
 The load generator shares the machine with the hierophant, so its own CPU use is printed too.
+With 2 or more CPUs the hierophant runs on the last one and the load generator on the others
+(`--no-pin` to let them share), as in production, where the contemplants are other machines.
+The simulated heartbeats are as long as a real one-GPU contemplant's (bench/_simworkers.py).
 
     .venv/bin/python bench/scheduler_bench.py            # 500 workers, 5000 requests, 30 s idle
     .venv/bin/python bench/scheduler_bench.py --quick    # 50 workers, 500 requests, 5 s idle
@@ -81,6 +84,16 @@ def raise_fd_limit(need: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     if want < need:
         print(f"# warning: RLIMIT_NOFILE hard limit {hard} < {need} sockets needed", flush=True)
+
+
+def split_cpus() -> tuple[set[int], set[int]] | None:
+    """(the hierophant's CPUs, the load generator's): the last usable CPU for the hierophant,
+    the rest for the simulated fleet, which in production runs on other machines; sharing
+    CPUs makes each disturb the other's measurement. None with fewer than 2 CPUs."""
+    mine = sorted(os.sched_getaffinity(0))
+    if len(mine) < 2:
+        return None
+    return {mine[-1]}, set(mine[:-1])
 
 
 def percentile(xs: list[float], q: float) -> float:
@@ -415,6 +428,9 @@ def main() -> int:
                     help="give up on the worker phase after this long (default 60 + requests/20)")
     ap.add_argument("--log-level", default="info", choices=("debug", "info", "warn", "error"),
                     help="the hierophant's log_level (default info, the shipped default)")
+    ap.add_argument("--no-pin", dest="pin", action="store_false",
+                    help="let the hierophant and the load generator share all CPUs (by default, with 2 or "
+                         "more CPUs, the hierophant gets the last one and the load generator the others)")
     ap.add_argument("--profile", metavar="FILE", type=Path,
                     help="run twistd under cProfile and save pstats to FILE (slows it down)")
     ap.add_argument("--py-spy", metavar="FILE", type=Path,
@@ -436,10 +452,18 @@ def main() -> int:
         root = children.tempdir("scheduler-bench-")
         profile = args.profile.resolve() if args.profile else None
         hiero = BenchHierophant(children, root, args.log_level, profile)
+        cpus = split_cpus() if args.pin else None
+        if cpus:            # the hierophant (and its threads) inherit this process's CPUs at spawn
+            os.sched_setaffinity(0, cpus[0])
         hiero.start()
+        if cpus:
+            os.sched_setaffinity(0, cpus[1])
+            where = f"hierophant pinned to CPU {sorted(cpus[0])}, load generator to {sorted(cpus[1])}"
+        else:
+            where = f"{len(os.sched_getaffinity(0))} CPUs shared by server and load generator"
         print(f"# hierophant pid {hiero.pid} on {hiero.public_url} (log_level {args.log_level}"
               f"{', cProfile' if profile else ''}); {args.workers} workers, {args.requests} requests "
-              f"(mode {args.mode}), {os.cpu_count()} CPUs shared by server and load generator", flush=True)
+              f"(mode {args.mode}), {where}", flush=True)
 
         t0 = time.perf_counter()
         maker = RequestMaker(hiero.grpc_target, args.mode)
@@ -510,7 +534,7 @@ def main() -> int:
                   f"(target < {TARGET_IDLE_CPU:g}) {verdict(idle['hiero_cpu'] < TARGET_IDLE_CPU)}")
             print(f"hierophant_rss_mib value={idle['rss_kib'] / 1024:.0f} (with {st.registered} workers connected)")
             print(f"load_generator_cpu_pct dispatch={res['dispatch_cpu_self'] / dw * 100:.0f} "
-                  f"idle={idle['self_cpu']:.2f} (of one core; it shares {os.cpu_count()} CPUs with the hierophant; "
+                  f"idle={idle['self_cpu']:.2f} (of one core; {where}; "
                   f"other processes used {max(0.0, idle['machine_cpu'] - idle['hiero_cpu'] - idle['self_cpu']):.0f}% "
                   f"during the idle window)")
         else:

@@ -5,6 +5,11 @@ DESIGN.md "Failure rules": a worker whose socket drops keeps its jobs for
 `reconnect_grace_secs` (one timer per dropped worker that holds jobs); one that goes silent
 without closing, for `heartbeat_timeout_secs` (checked by the tick). The reactor (or a
 `task.Clock` in tests) is passed in.
+
+Silence is found without looking at every worker: `seen` keeps the workers in the order
+they were last heard from (a dict, re-inserted on each message), so the tick reads only the
+front of it, the silent ones, and stops at the first that is not. With 5,000 workers
+heartbeating this replaced a scan of all of them (bench/scheduler_bench.py).
 """
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ class Liveness:
     def __init__(self, clock, cfg: SchedulerConfig, registry: Registry, events: Events) -> None:
         self.clock, self.cfg, self.registry, self.events = clock, cfg, registry, events
         self._grace: dict[str, object] = {}         # worker_id -> IDelayedCall
-        self._scanned = float("-inf")               # when silence was last looked for
+        self._heard: dict[str, Worker] = {}         # worker_id -> worker, least recently heard first
         self._ticker = task.LoopingCall(self._tick)
         self._ticker.clock = clock
 
@@ -48,7 +53,11 @@ class Liveness:
         self._grace.clear()
 
     def seen(self, w: Worker) -> None:
+        """A message (or the registration) from `w`: it is alive now."""
         w.last_seen = self.clock.seconds()
+        heard = self._heard
+        heard.pop(w.worker_id, None)
+        heard[w.worker_id] = w
 
     def dropped(self, w: Worker) -> None:
         """`w`'s socket closed: its jobs wait reconnect_grace_secs for it to re-attach."""
@@ -57,6 +66,8 @@ class Liveness:
 
     def back(self, w: Worker) -> None:
         """`w` re-registered (or left for good): no grace timer any more."""
+        if self.registry.workers.get(w.worker_id) is not w:
+            self._heard.pop(w.worker_id, None)
         call = self._grace.pop(w.worker_id, None)
         if call is not None and call.active():
             call.cancel()
@@ -67,11 +78,20 @@ class Liveness:
 
     def _tick(self) -> None:
         now = self.clock.seconds()
-        timeout = self.cfg.heartbeat_timeout_secs
-        # Silence is looked for every tenth of the timeout, not every tick: with thousands of
-        # workers the scan is the tick's main cost.
-        if now - self._scanned >= timeout / 10:
-            self._scanned = now
-            for w in [w for w in self.registry.workers.values() if now - w.last_seen > timeout]:
-                self.events.worker_silent(w)
+        for w in self._silent(now - self.cfg.heartbeat_timeout_secs):
+            self.events.worker_silent(w)
         self.events.tick(now)
+
+    def _silent(self, before: float) -> list[Worker]:
+        """Registered workers last heard from before `before`: the front of `_heard`."""
+        out, gone = [], []
+        for wid, w in self._heard.items():
+            if self.registry.workers.get(wid) is not w:
+                gone.append(wid)                # left (or was replaced) without passing `back`
+            elif w.last_seen < before:
+                out.append(w)
+            else:
+                break
+        for wid in gone:
+            del self._heard[wid]
+        return out

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from hierophant.model import rid_hex
 from hierophant.workers.placement import FreeSlots, Key, SlotRef
 from network_lib import versions
-from network_lib.worker_protocol import Message
+from network_lib.worker_protocol import Message, hardware_object
 
 EWMA_WEIGHT = 0.3
 MODES = (1, 2, 3, 4)
@@ -85,7 +85,8 @@ class Worker:
     address: str = ""
     software: str = ""
     provers: list[Prover] = field(default_factory=list)
-    hardware: dict = field(default_factory=dict)
+    hardware_json: Any = None              # the last heartbeat's hardware, JSON bytes: decoded when read
+    _hardware: dict = field(default_factory=dict, repr=False)
     conn: Connection | None = None
     jobs: dict[bytes, Assignment] = field(default_factory=dict)
     strikes: int = 0
@@ -97,6 +98,17 @@ class Worker:
     last_assigned: float = 0.0
     freed_at: float | None = None          # when a slot last became free (dispatch latency)
     ewma_secs: dict[int, float] = field(default_factory=dict)   # mode -> proof time
+
+    @property
+    def hardware(self) -> dict:
+        """What the worker last reported of its host (register, heartbeats)."""
+        if self.hardware_json is not None:
+            self._hardware, self.hardware_json = hardware_object(self.hardware_json), None
+        return self._hardware
+
+    @hardware.setter
+    def hardware(self, value: dict) -> None:
+        self._hardware, self.hardware_json = value, None
 
     @property
     def connected(self) -> bool:

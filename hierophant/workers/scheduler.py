@@ -46,6 +46,7 @@ REFUSAL_BACKOFF_SECS = 2.0      # a prover that said "no free slot" gets no job 
 TRANSIENT_REFUSALS = ("no free slot", "draining")
 LATENCIES_KEPT = 10_000
 STORE_RETRY_SECS = 1.0          # a request whose assignment the store refused waits this long
+ATTEMPT_CHECK_SECS = 5.0        # attempt limits are minutes long: looked for this often, not every tick
 
 
 class Refused(Exception):
@@ -81,6 +82,7 @@ class Scheduler(service.Service):
         self._holding: dict[str, set[bytes]] = {}   # ... and back: worker id -> request ids
         self._orphans: dict[bytes, float] = {}      # assigned before a restart -> grace end
         self._blocked: set[str] = set()             # workers with a prover refusing for a while
+        self._attempts_checked = float("-inf")      # when attempt timeouts were last looked for
         self._warned: dict[tuple[int, str], float] = {}
         self._dispatching = self._again = False
         self._load()
@@ -341,8 +343,9 @@ class Scheduler(service.Service):
             w.conn.close(wp.CLOSE_REPLACED, "another connection registered this worker_id")
         self.registry.clear(w)
         w.update_from_register(msg, conn.peer)
-        w.conn, w.connected_at, w.last_seen = conn, now, now
+        w.conn, w.connected_at = conn, now
         self.liveness.back(w)
+        self.liveness.seen(w)
         resume, cancel = self._reattach(w, msg.jobs)
         self.registry.touch(w, now)
         log.info("worker %s (%s) registered from %s: %s%s", w.name, w.worker_id, conn.peer,
@@ -390,9 +393,12 @@ class Scheduler(service.Service):
     def seen(self, w: Worker) -> None:
         self.liveness.seen(w)
 
-    def heartbeat(self, w: Worker, msg: wp.Heartbeat) -> None:
+    def heartbeat(self, w: Worker, msg: wp.HeartbeatIn) -> None:
+        """A heartbeat: `w` is alive (no `seen` call needed), and its hardware as it is now
+        (kept as JSON bytes until someone looks)."""
+        self.liveness.seen(w)
         if msg.hardware:
-            w.hardware = msg.hardware
+            w.hardware_json = msg.hardware
 
     def progress(self, w: Worker, msg: wp.Progress) -> None:
         a = self._current(w, msg.request_id, msg.attempt)
@@ -499,7 +505,9 @@ class Scheduler(service.Service):
             elif now >= end:
                 self._track(self._requeue(rid, "lost", detail="no worker reclaimed it after the restart"),
                             "requeueing")
-        self._check_attempt_timeouts(now)
+        if now - self._attempts_checked >= ATTEMPT_CHECK_SECS:
+            self._attempts_checked = now
+            self._check_attempt_timeouts(now)
         for wid in list(self._blocked):
             w = self.registry.get(wid)
             if w is None or all(p.blocked_until <= now for p in w.provers):
@@ -519,7 +527,7 @@ class Scheduler(service.Service):
     def _check_attempt_timeouts(self, now: float) -> None:
         proof_limit = self.cfg.proof_timeout_mins * 60
         progress_limit = self.cfg.progress_timeout_mins * 60
-        for w in list(self.registry.workers.values()):
+        for w in [w for w in self.registry.workers.values() if w.jobs]:
             for a in list(w.jobs.values()):
                 if now - a.started > proof_limit:
                     detail = f"no proof after proof_timeout_mins={self.cfg.proof_timeout_mins:g}"
