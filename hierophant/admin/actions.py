@@ -108,10 +108,11 @@ class AdminActions:
         return Done("drain" if on else "undrain", _who(w),
                     f"takes no new jobs; {busy} running job(s) finish" if on else "takes jobs again")
 
-    def kick(self, text: str) -> Done:
+    @defer.inlineCallbacks
+    def kick(self, text: str):
         w = self.worker(text)
         jobs = len(w.jobs)
-        self.scheduler.kick(w.worker_id)
+        yield self.scheduler.kick(w.worker_id)         # answered once the requeues are committed
         return Done("kick", _who(w), f"disconnected; {jobs} job(s) back in the queue, no attempt spent")
 
 

@@ -676,22 +676,27 @@ class Scheduler(service.Service):
         if not draining:
             self.dispatch()
 
-    def kick(self, worker_id: str, reason: str = "kicked by an operator") -> None:
+    def kick(self, worker_id: str, reason: str = "kicked by an operator") -> defer.Deferred:
         """Close a worker's socket; its jobs go back to the queue at once, no attempt spent.
-        The worker may reconnect (it is not dropped)."""
+        The worker may reconnect (it is not dropped). Fires once the requeues are committed
+        (a failed one was logged), so that an answer never runs ahead of the store."""
         w = self.registry.get(worker_id)
         if w is None:
             raise KeyError(f"unknown worker {worker_id}")
         conn, w.conn = w.conn, None
         self.registry.touch(w, self.clock.seconds())
         self.liveness.back(w)
+        requeues = []
         for rid in list(w.jobs):
             a = w.jobs[rid]
             if conn is not None:
                 conn.send(wp.Cancel(request_id=rid_hex(rid), attempt=a.attempt, reason=reason))
-            self._track(self._requeue(rid, "kicked", detail=reason), "requeueing")
+            d = self._requeue(rid, "kicked", detail=reason)
+            self._track(d, "requeueing")
+            requeues.append(d)
         if conn is not None:
             conn.close(wp.CLOSE_KICKED, reason)
+        return defer.gatherResults(requeues)
 
     # -- views --------------------------------------------------------------------------------
     def workers_json(self) -> list[dict]:

@@ -101,7 +101,9 @@ def test_graceful_stop_drains_then_rejoins_with_the_same_worker_id(make_hieropha
 def test_hierophant_kill9_mid_proof_resumes_without_a_second_run(make_hierophant, make_contemplant):
     # The grace must outlast the restart plus the contemplant's back-off on a loaded machine;
     # what is tested is the re-attachment, not the grace's length.
-    h = make_hierophant(scheduler={**FAST, "reattach_grace_secs": 30})
+    # Nor is liveness: a contemplant stalled for 2 s on a loaded machine must not be declared
+    # silent (FAST's timeout), which would also cost a second run.
+    h = make_hierophant(scheduler={**FAST, "reattach_grace_secs": 30, "heartbeat_timeout_secs": 10})
     c = make_contemplant(h, delay_secs=4)
     (rid,) = submit(h)
     wait_status(h, rid, pb.ASSIGNED)
