@@ -213,7 +213,7 @@ def parse(frame: str | bytes, *, raw_hardware: bool = False) -> Message | Heartb
     except msgspec.ValidationError:
         raise ProtocolError(_no_type(frame)) from None
     except msgspec.DecodeError as e:
-        raise ProtocolError(_not_json(frame, e)) from None
+        raise ProtocolError(_not_json(e)) from None
     decoder = _HEARTBEAT_IN if raw_hardware and kind == "heartbeat" else _DECODERS.get(kind)
     if decoder is None:
         raise ProtocolError(f"unknown message type {kind!r}")
@@ -222,8 +222,8 @@ def parse(frame: str | bytes, *, raw_hardware: bool = False) -> Message | Heartb
     except msgspec.ValidationError as e:       # e.g. "Expected `int`, got `str` - at `$.attempt`"
         raise ProtocolError(f"{kind} message: {e}") from None
     except msgspec.DecodeError as e:
-        raise ProtocolError(_not_json(frame, e)) from None
-    if decoder is _HEARTBEAT_IN and msg.hardware and bytes(memoryview(msg.hardware)[:1]) != b"{":
+        raise ProtocolError(_not_json(e)) from None
+    if decoder is _HEARTBEAT_IN and msg.hardware and memoryview(msg.hardware)[0] != 0x7B:      # "{"
         raise ProtocolError("heartbeat message: Expected `object` - at `$.hardware`")
     return msg
 
@@ -232,11 +232,11 @@ def _no_type(frame: str | bytes) -> str:
     try:
         obj = msgspec.json.decode(frame)
     except msgspec.DecodeError as e:
-        return _not_json(frame, e)
+        return _not_json(e)
     if not isinstance(obj, dict):
         return "frame is not a JSON object"
     return f"unknown message type {obj.get('type')!r}"
 
 
-def _not_json(frame: str | bytes, e: ValueError) -> str:
+def _not_json(e: ValueError) -> str:
     return f"frame is not JSON: {e}"

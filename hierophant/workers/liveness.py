@@ -66,8 +66,6 @@ class Liveness:
 
     def back(self, w: Worker) -> None:
         """`w` re-registered (or left for good): no grace timer any more."""
-        if self.registry.workers.get(w.worker_id) is not w:
-            self._heard.pop(w.worker_id, None)
         call = self._grace.pop(w.worker_id, None)
         if call is not None and call.active():
             call.cancel()
@@ -87,7 +85,7 @@ class Liveness:
         out, gone = [], []
         for wid, w in self._heard.items():
             if self.registry.workers.get(wid) is not w:
-                gone.append(wid)                # left (or was replaced) without passing `back`
+                gone.append(wid)                # left the registry: dropped here, when reached
             elif w.last_seen < before:
                 out.append(w)
             else:
