@@ -6,6 +6,7 @@ Ctrl-C and SIGTERM clean up too.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -36,6 +37,20 @@ def sigterm_as_interrupt() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+@contextlib.contextmanager
+def session():
+    """A bench's `Children`, all stopped and removed however the block ends. Ctrl-C or SIGTERM
+    inside it ends the block quietly: the code after the `with` runs (the bench returns 130)."""
+    sigterm_as_interrupt()
+    children = Children()
+    try:
+        yield children
+    except KeyboardInterrupt:
+        print("interrupted; cleaning up", file=sys.stderr)
+    finally:
+        children.close()
+
+
 def median(xs):
     return statistics.median(xs) if xs else float("nan")
 
@@ -56,6 +71,11 @@ class Children:
     def __init__(self) -> None:
         self.procs: list[subprocess.Popen] = []
         self.dirs: list[Path] = []
+        self.closers: list = []
+
+    def at_close(self, fn) -> None:
+        """Call `fn()` on close, after the processes stopped (the last one added first)."""
+        self.closers.append(fn)
 
     def tempdir(self, prefix: str) -> Path:
         d = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
@@ -83,6 +103,8 @@ class Children:
         for p in reversed(self.procs):
             self.stop(p)
         self.procs.clear()
+        while self.closers:
+            self.closers.pop()()
         for d in reversed(self.dirs):
             shutil.rmtree(d, ignore_errors=True)
         self.dirs.clear()

@@ -124,6 +124,7 @@ class SimWorker(WebSocketClientProtocol):
             stats.registered += 1
             self.fleet.on_registered(self)
             interval = max(0.05, float(msg.heartbeat_interval_secs))
+            self.fleet.heartbeat_interval = interval
             self.heartbeat_loop = task.LoopingCall(self._beat)
             self.heartbeat_loop.clock = self.fleet.reactor
             # Contemplants start at different times: spread the first beat over one interval.
@@ -199,6 +200,7 @@ class Fleet:
         self.stats = FleetStats()
         self.protocols: list[SimWorker] = []
         self.closing = False
+        self.heartbeat_interval: float | None = None     # as the server's `registered` said
         self._proofs: dict[tuple, bytes] = {}
         self._next = 0
         self._in_flight = 0

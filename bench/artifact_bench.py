@@ -185,9 +185,7 @@ def main() -> int:
 
     import grpc
 
-    h.sigterm_as_interrupt()
-    children = h.Children()
-    try:
+    with h.session() as children:
         root = children.tempdir("artifact-bench-")
         t0 = time.monotonic()
         raw, zst = make_files(root, size)
@@ -260,11 +258,7 @@ def main() -> int:
                        f"{'PASS' if rss_mb < RSS_TARGET_MB else 'MISS'}")
         print("\n".join(summary))
         return 0
-    except KeyboardInterrupt:
-        print("interrupted; cleaning up", file=sys.stderr)
-        return 130
-    finally:
-        children.close()
+    return 130          # interrupted; h.session() stopped everything
 
 
 if __name__ == "__main__":

@@ -163,11 +163,11 @@ def main() -> int:
         print("SKIP: " + "; ".join(missing))
         return 0
     size = args.size_mib * MiB
-    h.sigterm_as_interrupt()
-    children = h.Children()
-    pg = s3 = None
-    try:
-        pg, s3 = servers.PostgresServer(fsync=True), servers.SeaweedS3()
+    with h.session() as children:
+        pg = servers.PostgresServer(fsync=True)
+        children.at_close(pg.remove)
+        s3 = servers.SeaweedS3()
+        children.at_close(s3.remove)
         s3.create_bucket("bench")
         pg_url = pg.create_database("bench")
         root = children.tempdir("external-state-bench-")
@@ -202,14 +202,7 @@ def main() -> int:
         summary.append(f"peak_rss_mb local={local.vm_hwm_kib() / 1000:.0f} remote={remote.vm_hwm_kib() / 1000:.0f}")
         print("\n".join(summary))
         return 0
-    except KeyboardInterrupt:
-        print("interrupted; cleaning up", file=sys.stderr)
-        return 130
-    finally:
-        children.close()
-        for server in (s3, pg):
-            if server is not None:
-                server.remove()
+    return 130          # interrupted; h.session() stopped everything
 
 
 if __name__ == "__main__":

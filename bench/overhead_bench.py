@@ -111,10 +111,7 @@ def main() -> int:
     args = ap.parse_args()
     if args.quick:
         args.proofs = 50
-    h.sigterm_as_interrupt()
-    children = h.Children()
-    maker = None
-    try:
+    with h.session() as children:
         from twisted.internet import reactor, threads
 
         from _simworkers import Fleet
@@ -122,6 +119,7 @@ def main() -> int:
         hiero = BenchHierophant(children, children.tempdir("overhead-bench-"), "info", None)
         hiero.start()
         maker = RequestMaker(hiero.grpc_target, 1)
+        children.at_close(maker.close)
         proof_size = len(mock_proof(1, "v6.1.0", maker.vk_hash, b"", b"bench-vk"))
         events = Events()
         fleet = Fleet(reactor, 1, f"ws://{h.LOOPBACK}:{hiero.http_port}/ws", WORKER_TOKEN, ramp=1)
@@ -154,13 +152,7 @@ def main() -> int:
         print(f"# request_to_job p50 is {r2j / base:.1f}x a bare commit+RPC; proof_to_fulfilled p50 is "
               f"{p2f:.1f}x a bare artifact PUT")
         return 0
-    except KeyboardInterrupt:
-        print("interrupted; cleaning up", file=sys.stderr)
-        return 130
-    finally:
-        if maker is not None:
-            maker.close()
-        children.close()
+    return 130          # interrupted; h.session() stopped everything
 
 
 if __name__ == "__main__":

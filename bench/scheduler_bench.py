@@ -17,7 +17,13 @@ proof, exactly over the real HTTP endpoints. Measured:
     non-empty: a worker that gets no further job adds no sample). It includes loopback and
     this process's reactor delay, so it is an upper bound of the server-side latency;
   - the hierophant's CPU (utime+stime from /proc/<pid>/stat) while all workers sit idle and
-    heartbeat at the interval the hierophant tells them (default 10 s), over `--idle-secs`.
+    heartbeat at the interval the hierophant tells them (default 10 s), over `--idle-secs`;
+  - beside it, in the same run and on the same CPU, the baselines (`--baselines`): the same
+    number of workers heartbeating the same bytes to a server that does nothing with the frames
+    (bench/_bare_ws_server.py), one with Autobahn's stock protocol (what any Autobahn server
+    pays) and one with the hierophant's own frame short path (the floor of its frame path: the
+    difference is the hierophant's own work per heartbeat). The machine is noisy; the ratios
+    hold better than the absolute figures.
 
 The load generator shares the machine with the hierophant, so its own CPU use is printed too.
 With 2 or more CPUs the hierophant runs on the last one and the load generator on the others
@@ -47,6 +53,8 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _harness as h  # noqa: E402
+
+from hierophant.config import SchedulerConfig  # noqa: E402
 
 TARGET_RATE = 200.0          # assignments per second, at least
 TARGET_P99_MS = 50.0         # dispatch latency p99, below
@@ -108,6 +116,15 @@ def other_pct(machine: float, hiero: float, me: float, wall: float) -> str:
     return f"{max(0.0, machine - hiero - me) / wall * 100:.0f}%"
 
 
+def us_per_heartbeat(idle: dict) -> float:
+    """CPU microseconds a server spent per heartbeat received in an idle window."""
+    return idle["server_cpu"] / 100 * idle["secs"] / max(idle["heartbeats"], 1) * 1e6
+
+
+def ratio_text(a: float, b: float) -> str:
+    return f"{a / b:.2f}" if b > 0 else "n/a (the baseline used no measurable CPU)"
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
@@ -133,6 +150,29 @@ class BenchHierophant(h.Hierophant):
             cwd=str(self.root), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         log.close()
         h.wait_http_ok(f"{self.public_url}/healthz", self.proc, what="hierophant")
+
+
+# -- the idle-cost baseline: a bare Autobahn server (bench/_bare_ws_server.py) ------------------
+BASELINES = {"autobahn": "Autobahn's stock server protocol", "lean": "the hierophant's frame short path"}
+
+
+class BareServer:
+    """bench/_bare_ws_server.py (`kind`: autobahn or lean) on a free port, answering `register`
+    with `interval` and ignoring every other frame."""
+
+    def __init__(self, children: h.Children, interval: float, kind: str) -> None:
+        port = h.free_port()
+        self.kind = kind
+        self.ws_url = f"ws://{h.LOOPBACK}:{port}/ws"
+        self.proc = children.spawn([sys.executable, str(Path(__file__).with_name("_bare_ws_server.py")),
+                                    str(port), str(interval), kind], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        line = self.proc.stdout.readline()          # "listening", or EOF if it failed (its stderr says why)
+        if line.strip() != b"listening":
+            raise SystemExit(f"the baseline server did not start (exit {self.proc.wait()})")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
 
 
 # -- py-spy (optional): where the hierophant's time goes during the dispatch phase -------------
@@ -322,14 +362,15 @@ class RequestMaker:
 
 
 # -- the worker phase (one reactor) --------------------------------------------------------------
-def run_workers(args, children: h.Children, hiero: BenchHierophant, n_requests: int) -> dict:
+def run_workers(args, children: h.Children, hiero: BenchHierophant, n_requests: int,
+                bares: list[BareServer]) -> dict:
     from twisted.internet import reactor, task
 
     from _simworkers import Fleet
 
     ws_url = f"ws://{h.LOOPBACK}:{hiero.http_port}/ws"
     fleet = Fleet(reactor, args.workers, ws_url, WORKER_TOKEN, ramp=args.ramp)
-    res: dict = {"done": False, "timed_out": False, "idle": None}
+    res: dict = {"done": False, "timed_out": False, "idle": None, "baselines": {}}
     spy = start_py_spy(children, hiero.pid, args.py_spy) if args.py_spy else None
     t_start = time.perf_counter()
     cpu_h0, cpu_s0, busy0 = h.cpu_seconds(hiero.pid), self_cpu_seconds(), machine_busy_seconds()
@@ -343,32 +384,67 @@ def run_workers(args, children: h.Children, hiero: BenchHierophant, n_requests: 
     ticker = task.LoopingCall(progress)
     ticker.start(5.0, now=False)
 
-    def finish():
+    def finish(last=fleet):
         if ticker.running:
             ticker.stop()
-        d = fleet.close()
+        d = last.close()
         timer = reactor.callLater(3.0, reactor.stop)
         d.addBoth(lambda _: reactor.callLater(0.3, lambda: timer.active() and (timer.cancel(), reactor.stop())))
 
-    def idle_window():
-        st = fleet.stats
-        c_h, c_s, t0, beats0 = h.cpu_seconds(hiero.pid), self_cpu_seconds(), time.perf_counter(), st.heartbeats
+    def sample_idle(pid: int, on: Fleet, then) -> None:
+        """CPU of `pid` (and RSS, and this process's CPU) over --idle-secs while `on` heartbeats."""
+        st = on.stats
+        c_h, c_s, t0, beats0 = h.cpu_seconds(pid), self_cpu_seconds(), time.perf_counter(), st.heartbeats
         busy = machine_busy_seconds()
 
         def end():
             dt = time.perf_counter() - t0
-            res["idle"] = {"secs": dt, "hiero_cpu": (h.cpu_seconds(hiero.pid) - c_h) / dt * 100,
-                           "rss_kib": rss_kib(hiero.pid),
-                           "self_cpu": (self_cpu_seconds() - c_s) / dt * 100,
-                           "machine_cpu": (machine_busy_seconds() - busy) / dt * 100,
-                           "heartbeats": st.heartbeats - beats0}
-            finish()
-        print(f"# queue empty, {st.registered} workers registered; sampling the hierophant's CPU for "
-              f"{args.idle_secs:g} s while they heartbeat", flush=True)
+            then({"secs": dt, "server_cpu": (h.cpu_seconds(pid) - c_h) / dt * 100, "rss_kib": rss_kib(pid),
+                  "self_cpu": (self_cpu_seconds() - c_s) / dt * 100,
+                  "machine_cpu": (machine_busy_seconds() - busy) / dt * 100,
+                  "heartbeats": st.heartbeats - beats0, "workers": st.registered,
+                  "interval": on.heartbeat_interval})
         reactor.callLater(args.idle_secs, end)
 
-    def all_done():
-        res["done"] = True
+    def idle_window():
+        print(f"# queue empty, {fleet.stats.registered} workers registered; sampling the hierophant's CPU for "
+              f"{args.idle_secs:g} s while they heartbeat", flush=True)
+        sample_idle(hiero.pid, fleet, hierophant_sampled)
+
+    def hierophant_sampled(idle: dict) -> None:
+        res["idle"] = idle
+        if ticker.running:
+            ticker.stop()
+        baseline(fleet, 0)
+
+    def baseline(previous: Fleet, i: int) -> None:
+        """The same number of workers, heartbeating the same bytes at the same interval, to
+        bares[i] on the hierophant's CPU; the previous fleet leaves first."""
+        if i == len(bares):
+            return finish(previous)
+        bare = bares[i]
+        print(f"# baseline {bare.kind}: the same {args.workers} workers to a server doing nothing with their "
+              f"frames ({BASELINES[bare.kind]}, pid {bare.pid}) on the hierophant's CPU", flush=True)
+        previous.close().addBoth(lambda _: reactor.callLater(1.0, connect_baseline, bare, i))
+
+    def connect_baseline(bare: BareServer, i: int) -> None:
+        base = Fleet(reactor, args.workers, bare.ws_url, WORKER_TOKEN, ramp=args.ramp)
+        give_up = reactor.callLater(60 + args.workers / 50, lambda: (
+            print(f"# baseline {bare.kind}: not every worker registered in time; not measured", flush=True),
+            baseline(base, i + 1)))
+
+        def sampled(idle: dict) -> None:
+            res["baselines"][bare.kind] = idle
+            baseline(base, i + 1)
+
+        def registered(_):
+            if give_up.active():
+                give_up.cancel()
+                reactor.callLater(args.settle_secs, sample_idle, bare.pid, base, sampled)
+        base.connect().addCallback(registered)
+
+    def dispatch_over(how: str) -> None:
+        res[how] = True
         res["t_done"] = time.perf_counter()
         res["dispatch_cpu_hiero"] = h.cpu_seconds(hiero.pid) - cpu_h0
         res["dispatch_cpu_self"] = self_cpu_seconds() - cpu_s0
@@ -376,6 +452,9 @@ def run_workers(args, children: h.Children, hiero: BenchHierophant, n_requests: 
         res["dispatch_wall"] = res["t_done"] - t_start
         if spy is not None:
             stop_py_spy(children, spy)
+
+    def all_done():
+        dispatch_over("done")
         if deadline.active():
             deadline.cancel()
         progress()
@@ -387,15 +466,7 @@ def run_workers(args, children: h.Children, hiero: BenchHierophant, n_requests: 
             all_done()
 
     def timed_out():
-        res["timed_out"] = True
-        res["t_done"] = time.perf_counter()
-        res["dispatch_cpu_hiero"] = h.cpu_seconds(hiero.pid) - cpu_h0
-        res["dispatch_cpu_self"] = self_cpu_seconds() - cpu_s0
-        res["dispatch_cpu_machine"] = machine_busy_seconds() - busy0
-        res["dispatch_cpu_machine"] = machine_busy_seconds() - busy0
-        res["dispatch_wall"] = res["t_done"] - t_start
-        if spy is not None:
-            stop_py_spy(children, spy)
+        dispatch_over("timed_out")
         print(f"# gave up after --max-secs={args.max_secs:g}", flush=True)
         finish()
 
@@ -431,6 +502,11 @@ def main() -> int:
     ap.add_argument("--no-pin", dest="pin", action="store_false",
                     help="let the hierophant and the load generator share all CPUs (by default, with 2 or "
                          "more CPUs, the hierophant gets the last one and the load generator the others)")
+    ap.add_argument("--baselines", default="autobahn,lean",
+                    help="idle baselines after the hierophant's idle window, comma-separated: the same workers "
+                         "heartbeating to a server that does nothing with the frames, with Autobahn's stock "
+                         "protocol (autobahn) or the hierophant's frame short path (lean); '' for none "
+                         "(default autobahn,lean)"),
     ap.add_argument("--profile", metavar="FILE", type=Path,
                     help="run twistd under cProfile and save pstats to FILE (slows it down)")
     ap.add_argument("--py-spy", metavar="FILE", type=Path,
@@ -441,14 +517,14 @@ def main() -> int:
         args.workers, args.requests, args.idle_secs = 50, 500, 5.0
     if args.workers < 1 or args.requests < 1 or args.idle_secs <= 0:
         ap.error("--workers, --requests and --idle-secs must be positive")
+    args.baselines = [k for k in args.baselines.split(",") if k]
+    if set(args.baselines) - set(BASELINES):
+        ap.error(f"--baselines: unknown {sorted(set(args.baselines) - set(BASELINES))}; known: {sorted(BASELINES)}")
     if args.max_secs is None:
         args.max_secs = 60 + args.requests / 20
 
-    h.sigterm_as_interrupt()
     raise_fd_limit(2 * args.workers + 1024)
-    children = h.Children()
-    maker = None
-    try:
+    with h.session() as children:
         root = children.tempdir("scheduler-bench-")
         profile = args.profile.resolve() if args.profile else None
         hiero = BenchHierophant(children, root, args.log_level, profile)
@@ -456,6 +532,8 @@ def main() -> int:
         if cpus:            # the hierophant (and its threads) inherit this process's CPUs at spawn
             os.sched_setaffinity(0, cpus[0])
         hiero.start()
+        # Started now, so that they share the hierophant's CPU; each idles until its baseline.
+        bares = [BareServer(children, SchedulerConfig().heartbeat_interval_secs, kind) for kind in args.baselines]
         if cpus:
             os.sched_setaffinity(0, cpus[1])
             where = f"hierophant pinned to CPU {sorted(cpus[0])}, load generator to {sorted(cpus[1])}"
@@ -467,12 +545,13 @@ def main() -> int:
 
         t0 = time.perf_counter()
         maker = RequestMaker(hiero.grpc_target, args.mode)
+        children.at_close(maker.close)
         ids = maker.make(args.requests, args.create_threads)
         dt = time.perf_counter() - t0
         print(f"# queued {len(ids)} requests in {dt:.1f} s ({len(ids) / dt:.0f}/s, {args.create_threads} threads)",
               flush=True)
 
-        res = run_workers(args, children, hiero, len(ids))
+        res = run_workers(args, children, hiero, len(ids), bares)
         if res["interrupted"]:
             print("interrupted; cleaning up", file=sys.stderr)
             return 130
@@ -529,13 +608,25 @@ def main() -> int:
 
         idle = res["idle"]
         if idle is not None:
-            print(f"idle_cpu_pct value={idle['hiero_cpu']:.2f} ({st.registered} idle workers, "
-                  f"{idle['heartbeats']} heartbeats in {idle['secs']:.1f} s) "
-                  f"(target < {TARGET_IDLE_CPU:g}) {verdict(idle['hiero_cpu'] < TARGET_IDLE_CPU)}")
-            print(f"hierophant_rss_mib value={idle['rss_kib'] / 1024:.0f} (with {st.registered} workers connected)")
+            print(f"idle_cpu_pct value={idle['server_cpu']:.2f} ({idle['workers']} idle workers, "
+                  f"{idle['heartbeats']} heartbeats every {idle['interval']:g} s, {idle['secs']:.1f} s) "
+                  f"(target < {TARGET_IDLE_CPU:g}) {verdict(idle['server_cpu'] < TARGET_IDLE_CPU)}")
+            for kind, base in res["baselines"].items():
+                print(f"idle_cpu_baseline_pct kind={kind} value={base['server_cpu']:.2f} (a server doing nothing "
+                      f"with the frames, {BASELINES[kind]}: {base['workers']} idle workers, {base['heartbeats']} "
+                      f"heartbeats every {base['interval']:g} s, {base['secs']:.1f} s, same CPU, right after; "
+                      f"RSS {base['rss_kib'] / 1024:.0f} MiB) hierophant/{kind} "
+                      f"{ratio_text(idle['server_cpu'], base['server_cpu'])}")
+            lean = res["baselines"].get("lean")
+            if lean is not None and lean["server_cpu"] > 0:       # /proc counts CPU in 10 ms ticks
+                floor_us = us_per_heartbeat(lean)
+                print(f"# CPU per idle heartbeat: hierophant {us_per_heartbeat(idle):.0f} us, of which the lean floor "
+                      f"(Twisted + the frame short path) {floor_us:.0f} us and the hierophant's own work "
+                      f"{us_per_heartbeat(idle) - floor_us:.0f} us")
+            print(f"hierophant_rss_mib value={idle['rss_kib'] / 1024:.0f} (with {idle['workers']} workers connected)")
             print(f"load_generator_cpu_pct dispatch={res['dispatch_cpu_self'] / dw * 100:.0f} "
                   f"idle={idle['self_cpu']:.2f} (of one core; {where}; "
-                  f"other processes used {max(0.0, idle['machine_cpu'] - idle['hiero_cpu'] - idle['self_cpu']):.0f}% "
+                  f"other processes used {max(0.0, idle['machine_cpu'] - idle['server_cpu'] - idle['self_cpu']):.0f}% "
                   f"during the idle window)")
         else:
             print(f"idle_cpu_pct value=nan (not measured: the worker phase did not finish) "
@@ -545,17 +636,10 @@ def main() -> int:
             summarize_py_spy(args.py_spy)
         if profile:
             maker.close()
-            maker = None
             hiero.stop()          # twistd writes the profile on a clean stop
             print(f"# cProfile stats of the hierophant: {profile}")
         return 0
-    except KeyboardInterrupt:
-        print("interrupted; cleaning up", file=sys.stderr)
-        return 130
-    finally:
-        if maker is not None:
-            maker.close()
-        children.close()
+    return 130          # interrupted; h.session() stopped everything
 
 
 if __name__ == "__main__":

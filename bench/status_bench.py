@@ -176,9 +176,7 @@ def main() -> int:
 
     from network_lib.proto import network_pb2 as pb
 
-    h.sigterm_as_interrupt()
-    children = h.Children()
-    try:
+    with h.session() as children:
         hiero = h.Hierophant(children, children.tempdir("status-bench-"), grpc_threads=args.threads)
         hiero.start()
         request_id = h.create_request(hiero.grpc_target)
@@ -212,11 +210,7 @@ def main() -> int:
         print(f"status_rps hierophant={hi:.0f} baseline={ba:.0f} ratio={ratio:.2f} "
               f"(target >= {TARGET_RATIO}) {h.verdict(ratio, TARGET_RATIO)}")
         return 0
-    except KeyboardInterrupt:
-        print("interrupted; cleaning up", file=sys.stderr)
-        return 130
-    finally:
-        children.close()
+    return 130          # interrupted; h.session() stopped everything
 
 
 if __name__ == "__main__":
