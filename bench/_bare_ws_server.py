@@ -17,16 +17,16 @@ the machine, Twisted and Autobahn set. Prints "listening" once the port is open.
 """
 from __future__ import annotations
 
-import json
 import sys
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from twisted.internet import endpoints, reactor
 
 from hierophant.web.lean_websocket import LeanWebSocketServerProtocol
-from network_lib.worker_protocol import MAX_FRAME_BYTES
+from hierophant.web.worker_socket import SOCKET_OPTIONS
+from network_lib import worker_protocol as wp
 
-REGISTER_PREFIX = b'{"type":"register"'      # how network_lib.worker_protocol encodes a register
+REGISTER_PREFIX = b'{"type":"register"'      # how wp.Message.to_json starts a register: the only frame read
 
 
 class BareWorkerSocket:
@@ -36,20 +36,17 @@ class BareWorkerSocket:
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         if payload.startswith(REGISTER_PREFIX):
-            hello = json.loads(payload)
-            self.sendMessage(json.dumps({"type": "registered", "protocol": hello["protocol"],
-                                         "worker_id": hello["worker_id"],
-                                         "heartbeat_interval_secs": self.interval,
-                                         "resume": [], "cancel": []}).encode())
+            hello = wp.parse(payload)
+            self.sendMessage(wp.Registered(protocol=hello.protocol, worker_id=hello.worker_id,
+                                           heartbeat_interval_secs=self.interval).to_json().encode())
 
 
 def main() -> None:
     port, interval, kind = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
     factory = WebSocketServerFactory(f"ws://127.0.0.1:{port}")
-    if kind == "lean":       # as hierophant/web/worker_socket.py sets them
+    if kind == "lean":
         base = LeanWebSocketServerProtocol
-        factory.setProtocolOptions(maxFramePayloadSize=MAX_FRAME_BYTES, maxMessagePayloadSize=MAX_FRAME_BYTES,
-                                   autoPingInterval=0, utf8validateIncoming=False)
+        factory.setProtocolOptions(**SOCKET_OPTIONS)
     elif kind == "autobahn":
         base = WebSocketServerProtocol
     else:

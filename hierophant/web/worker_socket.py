@@ -22,6 +22,11 @@ from network_lib import worker_protocol as wp
 
 log = logging.getLogger("hierophant.ws")
 REGISTER_TIMEOUT = 15.0
+# Autobahn options of every worker socket (bench/_bare_ws_server.py's lean floor uses them too).
+# UTF-8 is checked once, by wp.parse (a bad frame closes with 4000 naming it), not twice:
+# Autobahn's incoming validator was a tenth of a heartbeat's cost.
+SOCKET_OPTIONS = {"maxFramePayloadSize": wp.MAX_FRAME_BYTES, "maxMessagePayloadSize": wp.MAX_FRAME_BYTES,
+                  "autoPingInterval": 0, "utf8validateIncoming": False}
 
 
 class WorkerSocket(LeanWebSocketServerProtocol):
@@ -106,11 +111,7 @@ class WorkerGate(resource.Resource):
         self.token = worker_token
         factory = WebSocketServerFactory(url)
         factory.protocol = type("BoundWorkerSocket", (WorkerSocket,), {"scheduler": scheduler})
-        # UTF-8 is checked once, by wp.parse (a bad frame closes with 4000 naming it), not
-        # twice: Autobahn's incoming validator was a tenth of a heartbeat's cost.
-        factory.setProtocolOptions(maxFramePayloadSize=wp.MAX_FRAME_BYTES,
-                                   maxMessagePayloadSize=wp.MAX_FRAME_BYTES, autoPingInterval=0,
-                                   utf8validateIncoming=False)
+        factory.setProtocolOptions(**SOCKET_OPTIONS)
         self.ws = WebSocketResource(factory)
 
     def render(self, request):
